@@ -1,0 +1,43 @@
+# `make run`: set up .venv and solve a sample problem on the embedded model (offline, CPU).
+# `make test`: set up .venv with the dev tools and run the whole test suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# On a machine without a GPU this takes the CPU wheel (on disk here); on a GPU machine PyPI's
+# build of the same version is the CUDA one. A bare `torch` would pull a multi-GB CUDA build.
+TORCH  ?= torch==2.13.0
+export MATHASSIST_MODEL ?= embedded
+PROBLEM ?= Solve for $$x$$: $$3x + 5 = 20$$.
+
+.PHONY: run test check bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q "$(TORCH)"
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/mathassist solve "$(PROBLEM)"
+
+test: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
+
+check: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.overhead
+	$(BIN)/python -m bench.batching
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

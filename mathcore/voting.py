@@ -1,0 +1,43 @@
+"""Majority voting over sampled solutions (maj@k in the DeepSeekMath paper).
+
+Answers that are mathematically equal (`answers_equal`) form one group; the group with the most
+members wins, ties broken by first appearance. Solutions without an answer do not vote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mathcore.answers import extract_answer
+from mathcore.equivalence import answers_equal
+
+__all__ = ["Vote", "majority_vote"]
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One group of equal answers: the answer as first written, its count and share of all samples."""
+
+    answer: str
+    count: int
+    share: float
+    members: tuple[int, ...]
+
+
+def majority_vote(texts: Sequence[str]) -> list[Vote]:
+    """Group the samples' final answers; the winner comes first. Shares are of all samples."""
+    groups: list[tuple[str, list[int]]] = []
+    for i, text in enumerate(texts):
+        answer = extract_answer(text)
+        if answer is None:
+            continue
+        for rep, members in groups:
+            if answers_equal(rep, answer):
+                members.append(i)
+                break
+        else:
+            groups.append((answer, [i]))
+    total = max(len(texts), 1)
+    votes = [Vote(rep, len(m), len(m) / total, tuple(m)) for rep, m in groups]
+    return sorted(votes, key=lambda v: (-v.count, v.members[0]))

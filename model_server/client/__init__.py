@@ -1,0 +1,41 @@
+"""Client of the shared model process (or any OpenAI-compatible server), sync and async.
+
+Front ends import only this package from `model_server`: it never imports torch.
+"""
+
+from __future__ import annotations
+
+from model_server.client._async import AsyncClient
+from model_server.client._connect import find_endpoint, spawn_command, wait_ready
+from model_server.client._errors import (
+    AuthenticationFailed,
+    BadRequest,
+    ClientError,
+    ModelLoadFailed,
+    Overloaded,
+    ServerError,
+    ServerUnavailable,
+)
+from model_server.client._solve import solve
+from model_server.client._sync import Client
+from model_server.client._wire import Choice, Completion, Delta, Endpoint
+
+__all__ = [
+    "AsyncClient",
+    "AuthenticationFailed",
+    "BadRequest",
+    "Choice",
+    "Client",
+    "ClientError",
+    "Completion",
+    "Delta",
+    "Endpoint",
+    "ModelLoadFailed",
+    "Overloaded",
+    "ServerError",
+    "ServerUnavailable",
+    "find_endpoint",
+    "solve",
+    "spawn_command",
+    "wait_ready",
+]

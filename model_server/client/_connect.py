@@ -1,0 +1,114 @@
+"""Find the shared model process, or start exactly one.
+
+Order: `MATHASSIST_URL` (an external OpenAI-compatible server; never spawned), else the process
+that `server.json` announces if it answers, else spawn one. Spawning happens under a file lock in
+the runtime folder and re-checks after taking it, so any number of clients that start at once
+make one process. Waiting for the model to finish loading is separate (`wait_ready`), so a front
+end can show progress meanwhile.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+import httpx
+from filelock import FileLock, Timeout
+
+from model_server.client._errors import ModelLoadFailed, ServerUnavailable
+from model_server.client._wire import Endpoint
+from model_server.discovery import ServerInfo, pid_alive, read_info, runtime_dir
+
+__all__ = ["find_endpoint", "spawn_command", "wait_ready"]
+
+SPAWN_TIMEOUT_S = 60.0
+STARTUP_GRACE_S = 30.0
+DEFAULT_IDLE_TIMEOUT_S = 1800
+
+
+def _answers(info: ServerInfo) -> bool:
+    """Alive and answering; a process that announced itself moments ago counts while it starts."""
+    if not pid_alive(info.pid):
+        return False
+    try:
+        return httpx.get(f"{info.url}/health", timeout=5.0).status_code in (200, 503)
+    except httpx.HTTPError:
+        return time.time() - info.started_at < STARTUP_GRACE_S
+
+
+def spawn_command(model: str | None = None) -> list[str]:
+    """The command that starts a shared process for this user (model and idle timeout from the environment)."""
+    model = model or os.environ.get("MATHASSIST_MODEL", "auto")
+    idle = os.environ.get("MATHASSIST_IDLE_TIMEOUT", str(DEFAULT_IDLE_TIMEOUT_S))
+    return [sys.executable, "-m", "mathassist", "serve", "--model", model, "--idle-timeout", idle]
+
+
+def _spawn(model: str | None) -> ServerInfo:
+    folder = runtime_dir()
+    log_path = folder / "server.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            spawn_command(model), stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+        )
+    deadline = time.monotonic() + SPAWN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        info = read_info()
+        if info is not None and info.pid == proc.pid:
+            # reap it when it exits (idle timeout, `mathassist stop`): no zombie in a long-lived client
+            threading.Thread(target=proc.wait, name="mathassist-reaper", daemon=True).start()
+            return info
+        if proc.poll() is not None:
+            tail = log_path.read_text(errors="replace")[-800:]
+            raise ServerUnavailable(f"the model process exited at start (status {proc.returncode}); its log {log_path} ends:\n{tail}")
+        time.sleep(0.05)
+    proc.kill()
+    raise ServerUnavailable(f"the model process did not announce itself within {SPAWN_TIMEOUT_S:.0f} s; see {log_path}")
+
+
+def find_endpoint(spawn: bool = True, model: str | None = None) -> Endpoint:
+    """The endpoint to use, spawning the shared process if allowed and none answers."""
+    url = os.environ.get("MATHASSIST_URL")
+    if url:
+        return Endpoint(url.rstrip("/").removesuffix("/v1"), os.environ.get("MATHASSIST_API_KEY"), None, external=True)
+    info = read_info()
+    if info is not None and _answers(info):
+        return Endpoint(info.url, info.token, info.model, pid=info.pid)
+    if not spawn:
+        raise ServerUnavailable("no mathassist model process is running; start one with `mathassist serve` "
+                                "(or set MATHASSIST_URL to an OpenAI-compatible server)")
+    lock = FileLock(str(runtime_dir() / "spawn.lock"))
+    try:
+        with lock.acquire(timeout=SPAWN_TIMEOUT_S + 5):
+            info = read_info()
+            if info is None or not _answers(info):
+                info = _spawn(model)
+    except Timeout as exc:
+        raise ServerUnavailable(f"another client has held {lock.lock_file} for over a minute; remove it if no mathassist is starting") from exc
+    return Endpoint(info.url, info.token, info.model, pid=info.pid)
+
+
+def wait_ready(endpoint: Endpoint, timeout: float = 600.0, on_wait: Callable[[str], None] | None = None) -> dict[str, object]:
+    """Poll /health until the model is loaded; report each wait through `on_wait`."""
+    deadline = time.monotonic() + timeout
+    last_error = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            r = httpx.get(f"{endpoint.url}/health", timeout=5.0)
+            data = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
+            if r.status_code == 200:
+                return dict(data) if isinstance(data, dict) else {}
+            if isinstance(data, dict) and data.get("status") == "error":
+                raise ModelLoadFailed(f"the model process could not load its model: {data.get('message')}")
+            last_error = f"HTTP {r.status_code}"
+            if on_wait:
+                on_wait(f"loading {data.get('model', 'the model') if isinstance(data, dict) else 'the model'}")
+        except httpx.HTTPError as exc:
+            last_error = str(exc)
+            if endpoint.pid is not None and not pid_alive(endpoint.pid):
+                raise ServerUnavailable(f"the model process (pid {endpoint.pid}) exited; see {runtime_dir() / 'server.log'}") from exc
+        time.sleep(0.2)
+    raise ServerUnavailable(f"the model at {endpoint.url} was not ready after {timeout:.0f} s ({last_error})")

@@ -1,0 +1,150 @@
+"""What the sync and async clients share: request bodies, response parsing, error mapping, SSE.
+
+Keeping this pure means the two clients differ only in how they wait, and both speak to any
+OpenAI-compatible server (ours, vLLM, TGI).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from mathcore.sampling import SamplingParams
+from model_server.client._errors import (
+    AuthenticationFailed,
+    BadRequest,
+    ClientError,
+    Overloaded,
+    ServerError,
+)
+
+__all__ = ["Choice", "Completion", "Delta", "Endpoint", "body_for", "completion_from", "error_for", "parse_sse"]
+
+DONE = object()
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a server is and how to authenticate; `external` servers are never spawned or stopped."""
+
+    url: str
+    token: str | None
+    model: str | None = None
+    external: bool = False
+    pid: int | None = None
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One sample: its text, why it ended, and its summed token log-probability (when asked)."""
+
+    index: int
+    text: str
+    finish_reason: str | None
+    logprob: float | None = None
+    tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class Completion:
+    model: str
+    choices: tuple[Choice, ...]
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A piece of streamed text for sample `index`; `finish_reason` is set on its last piece."""
+
+    index: int
+    text: str
+    finish_reason: str | None
+
+
+def body_for(
+    model: str | None, params: SamplingParams, *, prompt: str | None = None,
+    messages: list[dict[str, str]] | None = None, stream: bool = False, logprobs: bool = False,
+) -> dict[str, Any]:
+    """The JSON body of a completion (prompt) or chat (messages) request."""
+    body: dict[str, Any] = {
+        "model": model,
+        "temperature": params.temperature,
+        "top_p": params.top_p,
+        "max_tokens": params.max_new_tokens,
+        "n": params.samples,
+        "stream": stream,
+    }
+    if params.top_k:
+        body["top_k"] = params.top_k
+    if params.seed is not None:
+        body["seed"] = params.seed
+    if params.stop:
+        body["stop"] = list(params.stop)
+    if prompt is not None:
+        body["prompt"] = prompt
+        if logprobs:
+            body["logprobs"] = 0
+    else:
+        body["messages"] = messages
+        if logprobs:
+            body["logprobs"] = True
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def completion_from(data: dict[str, Any]) -> Completion:
+    """Parse a non-streaming completion or chat response."""
+    choices = []
+    for c in data.get("choices", []):
+        text = c["message"]["content"] if "message" in c else c.get("text", "")
+        lp, n = None, None
+        logprobs = c.get("logprobs")
+        if isinstance(logprobs, dict) and logprobs.get("token_logprobs") is not None:
+            values = [v for v in logprobs["token_logprobs"] if v is not None]
+            lp, n = sum(values), len(values)
+        elif isinstance(logprobs, dict) and isinstance(logprobs.get("content"), list):
+            values = [t["logprob"] for t in logprobs["content"]]
+            lp, n = sum(values), len(values)
+        choices.append(Choice(c.get("index", 0), text or "", c.get("finish_reason"), lp, n))
+    usage = data.get("usage") or {}
+    return Completion(data.get("model", ""), tuple(sorted(choices, key=lambda c: c.index)),
+                      usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0))
+
+
+def error_for(status: int, text: str, headers: dict[str, str], url: str) -> ClientError:
+    """The typed error for a non-2xx response."""
+    try:
+        err = json.loads(text).get("error", {})
+        message, param = str(err.get("message") or text), err.get("param")
+    except (ValueError, AttributeError):
+        message, param = text.strip() or f"HTTP {status}", None
+    if status == 401:
+        return AuthenticationFailed(f"{url} refused the token ({message}); check MATHASSIST_API_KEY or restart with `mathassist stop`")
+    if status in (429, 503):
+        retry = headers.get("retry-after")
+        return Overloaded(f"the model process is busy or still loading ({message}); try again shortly",
+                          float(retry) if retry and retry.replace(".", "", 1).isdigit() else None)
+    if status >= 500:
+        return ServerError(f"the model process failed: {message}")
+    return BadRequest(message, param)
+
+
+def parse_sse(line: str) -> Delta | object | None:
+    """A streamed Delta from one SSE line, DONE at the end, None for lines without data."""
+    if not line.startswith("data:"):
+        return None
+    payload = line[5:].strip()
+    if payload == "[DONE]":
+        return DONE
+    data = json.loads(payload)
+    if "error" in data:
+        raise ServerError(f"the model process failed while streaming: {data['error'].get('message')}")
+    if not data.get("choices"):
+        return None
+    c = data["choices"][0]
+    text = (c.get("delta") or {}).get("content") if "delta" in c else c.get("text")
+    return Delta(c.get("index", 0), text or "", c.get("finish_reason"))

@@ -1,0 +1,312 @@
+"""Problem families for the embedded model's corpus, each step checked with sympy.
+
+Every generator takes a `random.Random` and returns a `Worked` value: the problem statement, the
+solution steps in LaTeX, and the final answer. The steps are checked here, at generation time
+(`_check*` helpers raise `AssertionError`), so a bug in a template can never teach the model a
+wrong step. The solutions spell arithmetic out column by column: a model of a few million
+parameters cannot add three-digit numbers in one token, but it can follow a written algorithm.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from math import gcd
+
+import sympy as sp
+
+X = sp.Symbol("x")
+
+
+@dataclass(frozen=True)
+class Worked:
+    """A worked problem: `steps` are LaTeX lines, `answer` is the boxed final answer."""
+
+    family: str
+    problem: str
+    steps: tuple[str, ...]
+    answer: str
+
+
+def frac(p: int, q: int) -> str:
+    """LaTeX for the reduced fraction p/q (an integer when q divides p)."""
+    r = sp.Rational(p, q)
+    if r.q == 1:
+        return str(r.p)
+    sign = "-" if r < 0 else ""
+    return f"{sign}\\frac{{{abs(r.p)}}}{{{r.q}}}"
+
+
+def lin(a: int, b: int, var: str = "x") -> str:
+    """LaTeX for a*x + b with the signs written as a person writes them."""
+    head = var if a == 1 else "-" + var if a == -1 else f"{a}{var}"
+    if b == 0:
+        return head
+    return f"{head} + {b}" if b > 0 else f"{head} - {-b}"
+
+
+def poly(coeffs: list[int]) -> str:
+    """LaTeX for a polynomial in x; coeffs[i] is the coefficient of x^(len-1-i)."""
+    out = ""
+    n = len(coeffs) - 1
+    for i, c in enumerate(coeffs):
+        if c == 0:
+            continue
+        k = n - i
+        mag = abs(c)
+        body = ("" if mag == 1 and k > 0 else str(mag)) + ("x" if k >= 1 else "") + (f"^{k}" if k >= 2 else "")
+        if not out:
+            out = ("-" if c < 0 else "") + body
+        else:
+            out += (" - " if c < 0 else " + ") + body
+    return out or "0"
+
+
+def signed(n: int) -> str:
+    """`+ n` or `- |n|` for writing a term after another."""
+    return f"+ {n}" if n >= 0 else f"- {-n}"
+
+
+def paren(n: int) -> str:
+    """A number as it may follow an operator: negatives in parentheses."""
+    return f"({n})" if n < 0 else str(n)
+
+
+def _check_equation(lhs: str, rhs: str, root: sp.Expr) -> None:
+    assert sp.simplify(sp.sympify(lhs).subs(X, root) - sp.sympify(rhs)) == 0, (lhs, rhs, root)
+
+
+def linear_equation(rng: random.Random) -> Worked:
+    """ax + b = c, with integer or fractional solutions."""
+    a = rng.choice([n for n in range(-9, 13) if n not in (0, 1)])
+    b = rng.choice([n for n in range(-30, 31) if n != 0])
+    if rng.random() < 0.6:
+        root = rng.randint(-12, 12)
+        c = a * root + b
+    else:
+        c = rng.randint(-40, 40)
+    rhs1 = c - b
+    sol = sp.Rational(rhs1, a)
+    steps = [
+        f"We want to isolate $x$ in ${lin(a, b)} = {c}$.",
+        f"{'Subtract' if b > 0 else 'Add'} ${abs(b)}$ {'from' if b > 0 else 'to'} both sides: "
+        f"${lin(a, 0)} = {c} {'-' if b > 0 else '+'} {abs(b)} = {rhs1}$.",
+    ]
+    _check_equation(f"{a}*x", str(rhs1), sol)
+    if sol.q == 1:
+        steps.append(f"Divide both sides by ${a}$: $x = \\frac{{{rhs1}}}{{{a}}} = {sol}$.")
+    else:
+        steps.append(f"Divide both sides by ${a}$: $x = \\frac{{{rhs1}}}{{{a}}} = {frac(rhs1, a)}$.")
+    steps.append(f"The solution is $x = {frac(rhs1, a)}$.")
+    assert a * sol + b == c
+    return Worked("linear", f"Solve for $x$: ${lin(a, b)} = {c}$.", tuple(steps), frac(rhs1, a))
+
+
+def _add_steps(p: int, q: int) -> tuple[list[str], int]:
+    da, db = str(p)[::-1], str(q)[::-1]
+    names = ["ones", "tens", "hundreds", "thousands"]
+    carry, digits, steps = 0, [], []
+    for i in range(max(len(da), len(db))):
+        x = int(da[i]) if i < len(da) else 0
+        y = int(db[i]) if i < len(db) else 0
+        s = x + y + carry
+        extra = f" + {carry}" if carry else ""
+        new_carry = s // 10
+        note = f", write {s % 10}, carry {new_carry}" if new_carry else f", write {s}"
+        steps.append(f"{names[i].capitalize()}: ${x} + {y}{extra} = {s}${note}.")
+        digits.append(s % 10)
+        carry = new_carry
+    if carry:
+        digits.append(carry)
+        steps.append(f"Write the final carry {carry}.")
+    total = int("".join(map(str, reversed(digits))))
+    assert sp.Integer(p) + sp.Integer(q) == total
+    return steps, total
+
+
+def _sub_steps(p: int, q: int) -> tuple[list[str], int]:
+    da, db = str(p)[::-1], str(q)[::-1]
+    names = ["ones", "tens", "hundreds"]
+    borrow, digits, steps = 0, [], []
+    for i in range(len(da)):
+        x = int(da[i]) - borrow
+        y = int(db[i]) if i < len(db) else 0
+        if x < y:
+            steps.append(f"{names[i].capitalize()}: ${x} < {y}$, borrow: ${x + 10} - {y} = {x + 10 - y}$.")
+            digits.append(x + 10 - y)
+            borrow = 1
+        else:
+            steps.append(f"{names[i].capitalize()}: ${x} - {y} = {x - y}$.")
+            digits.append(x - y)
+            borrow = 0
+    total = int("".join(map(str, reversed(digits))))
+    assert sp.Integer(p) - sp.Integer(q) == total
+    return steps, total
+
+
+def _mul_steps(p: int, d: int) -> tuple[list[str], int]:
+    names = ["ones", "tens", "hundreds"]
+    carry, digits, steps = 0, [], []
+    for i, ch in enumerate(str(p)[::-1]):
+        x = int(ch)
+        s = x * d + carry
+        extra = f" + {carry}" if carry else ""
+        new_carry = s // 10
+        note = f", write {s % 10}, carry {new_carry}" if new_carry else f", write {s}"
+        steps.append(f"{names[i].capitalize()}: ${x} \\times {d}{extra} = {s}${note}.")
+        digits.append(s % 10)
+        carry = new_carry
+    total = int(str(carry) + "".join(map(str, reversed(digits)))) if carry else int("".join(map(str, reversed(digits))))
+    if carry:
+        steps.append(f"Write the final carry {carry}.")
+    assert sp.Integer(p) * d == total
+    return steps, total
+
+
+def arithmetic(rng: random.Random) -> Worked:
+    """Sums and differences of integers up to three digits, products by one digit."""
+    kind = rng.choice(["add", "sub", "mul"])
+    p = rng.randint(10, 999)
+    if kind == "add":
+        q = rng.randint(10, 999)
+        steps, total = _add_steps(p, q)
+        expr = f"{p} + {q}"
+    elif kind == "sub":
+        q = rng.randint(1, 999)
+        p, q = max(p, q), min(p, q)
+        steps, total = _sub_steps(p, q)
+        expr = f"{p} - {q}"
+    else:
+        q = rng.randint(2, 9)
+        steps, total = _mul_steps(p, q)
+        expr = f"{p} \\times {q}"
+    lead = "We work column by column, starting from the ones."
+    steps = [lead, *steps, f"So ${expr} = {total}$."]
+    return Worked("arithmetic", f"Compute ${expr}$.", tuple(steps), str(total))
+
+
+def _pair(rng: random.Random) -> tuple[int, int]:
+    a = rng.choice([n for n in range(-9, 10) if n != 0])
+    b = rng.choice([n for n in range(-9, 10) if n != 0])
+    return a, b
+
+
+def expand_product(rng: random.Random) -> Worked:
+    """(x+a)(x+b) expanded term by term."""
+    a, b = _pair(rng)
+    lhs = f"({lin(1, a)})({lin(1, b)})"
+    mid = f"x^2 {signed(b)}x {signed(a)}x {signed(a * b)}".replace("+ 1x", "+ x").replace("- 1x", "- x")
+    result = poly([1, a + b, a * b])
+    assert sp.expand((X + a) * (X + b)) == sp.expand(X**2 + (a + b) * X + a * b)
+    steps = (
+        f"Multiply each term of ${lin(1, a)}$ by each term of ${lin(1, b)}$:",
+        f"${lhs} = {mid}$.",
+        f"Combine the like terms: ${signed(b)}x {signed(a)}x = {signed(a + b)}x$.".replace("= + ", "= "),
+        f"So ${lhs} = {result}$.",
+    )
+    return Worked("expand", f"Expand ${lhs}$.", steps, result)
+
+
+def factor_quadratic(rng: random.Random) -> Worked:
+    """x^2 + px + q with integer roots, factored by the product-sum rule."""
+    a, b = _pair(rng)
+    a, b = min(a, b), max(a, b)
+    p, q = a + b, a * b
+    assert sp.factor(X**2 + p * X + q) == sp.factor((X + a) * (X + b))
+    steps = (
+        f"We need two numbers whose product is ${q}$ and whose sum is ${p}$.",
+        f"They are ${a}$ and ${b}$: ${paren(a)} \\cdot {paren(b)} = {q}$ and ${paren(a)} + {paren(b)} = {p}$.",
+        f"So ${poly([1, p, q])} = ({lin(1, a)})({lin(1, b)})$.",
+    )
+    return Worked("factor", f"Factor ${poly([1, p, q])}$.", steps, f"({lin(1, a)})({lin(1, b)})")
+
+
+def quadratic_equation(rng: random.Random) -> Worked:
+    """x^2 + px + q = 0 with integer roots, solved by factoring."""
+    a, b = _pair(rng)
+    while a == b:
+        a, b = _pair(rng)
+    a, b = min(a, b), max(a, b)
+    p, q = a + b, a * b
+    r1, r2 = sorted({-a, -b})
+    assert set(sp.solve(X**2 + p * X + q, X)) == {r1, r2}
+    roots = f"{r1}, {r2}"
+    steps = (
+        f"We factor ${poly([1, p, q])}$: we need two numbers with product ${q}$ and sum ${p}$, "
+        f"namely ${a}$ and ${b}$.",
+        f"So the equation is $({lin(1, a)})({lin(1, b)}) = 0$.",
+        f"A product is zero when a factor is zero: ${lin(1, a)} = 0$ or ${lin(1, b)} = 0$.",
+        f"Hence $x = {-a}$ or $x = {-b}$.",
+    )
+    return Worked("quadratic", f"Solve $ {poly([1, p, q])} = 0$.".replace("$ ", "$"), steps, roots)
+
+
+def derivative(rng: random.Random) -> Worked:
+    """Derivatives of polynomials, term by term with the power rule."""
+    deg = rng.randint(2, 4)
+    coeffs = [rng.choice([n for n in range(-9, 10) if n != 0])] + [rng.randint(-9, 9) for _ in range(deg)]
+    f = sum(c * X ** (deg - i) for i, c in enumerate(coeffs))
+    dcoeffs = [c * (deg - i) for i, c in enumerate(coeffs[:-1])]
+    df = poly(dcoeffs)
+    assert sp.expand(sp.diff(f, X) - sum(c * X ** (deg - 1 - i) for i, c in enumerate(dcoeffs))) == 0
+    steps = ["We differentiate term by term with the power rule $\\frac{d}{dx} x^n = n x^{n-1}$."]
+    for i, c in enumerate(coeffs[:-1]):
+        k = deg - i
+        if c == 0:
+            continue
+        steps.append(f"$\\frac{{d}}{{dx}}\\left({poly([c] + [0] * k)}\\right) = {c} \\cdot {k} x^{{{k - 1}}} = {poly([c * k] + [0] * (k - 1))}$.")
+    if coeffs[-1]:
+        steps.append(f"The constant ${coeffs[-1]}$ has derivative $0$.")
+    steps.append(f"So $f'(x) = {df}$.")
+    return Worked("derivative", f"Find the derivative of $f(x) = {poly(coeffs)}$.", tuple(steps), df)
+
+
+def arithmetic_series(rng: random.Random) -> Worked:
+    """Sums a + (a+d) + ... + l by the formula n(a+l)/2."""
+    a = rng.randint(1, 12)
+    d = rng.randint(1, 6)
+    n = rng.randint(4, 12)
+    last = a + (n - 1) * d
+    total = n * (a + last) // 2
+    assert sp.summation(a + (sp.Symbol("k") - 1) * d, (sp.Symbol("k"), 1, n)) == total
+    terms = f"{a} + {a + d} + {a + 2 * d} + \\dots + {last}"
+    steps = (
+        f"This is an arithmetic series with first term ${a}$, common difference ${d}$ and last term ${last}$.",
+        f"The number of terms is $n = \\frac{{{last} - {a}}}{{{d}}} + 1 = {n}$.",
+        f"The sum is $\\frac{{n(a + l)}}{{2}} = \\frac{{{n} \\cdot {a + last}}}{{2}} = \\frac{{{n * (a + last)}}}{{2}} = {total}$.",
+    )
+    return Worked("series", f"Compute ${terms}$.", steps, str(total))
+
+
+def fractions(rng: random.Random) -> Worked:
+    """Sums and differences of two fractions with small denominators."""
+    b, d = rng.randint(2, 9), rng.randint(2, 9)
+    a, c = rng.randint(1, b - 1), rng.randint(1, d - 1)
+    op = rng.choice(["+", "-"])
+    m = b * d // gcd(b, d)
+    a2, c2 = a * (m // b), c * (m // d)
+    num = a2 + c2 if op == "+" else a2 - c2
+    result = sp.Rational(a, b) + sp.Rational(c, d) if op == "+" else sp.Rational(a, b) - sp.Rational(c, d)
+    assert sp.Rational(num, m) == result
+    expr = f"\\frac{{{a}}}{{{b}}} {op} \\frac{{{c}}}{{{d}}}"
+    steps = [
+        f"The least common denominator of ${b}$ and ${d}$ is ${m}$.",
+        f"${expr} = \\frac{{{a2}}}{{{m}}} {op} \\frac{{{c2}}}{{{m}}} = \\frac{{{num}}}{{{m}}}$.",
+    ]
+    if sp.Rational(num, m).q != m:
+        g = gcd(abs(num), m)
+        steps.append(f"Divide the numerator and the denominator by ${g}$: $\\frac{{{num}}}{{{m}}} = {frac(num, m)}$.")
+    steps.append(f"So ${expr} = {frac(num, m)}$.")
+    return Worked("fractions", f"Compute ${expr}$.", tuple(steps), frac(num, m))
+
+
+FAMILIES = {
+    "linear": linear_equation,
+    "arithmetic": arithmetic,
+    "expand": expand_product,
+    "factor": factor_quadratic,
+    "quadratic": quadratic_equation,
+    "derivative": derivative,
+    "series": arithmetic_series,
+    "fractions": fractions,
+}

@@ -1,0 +1,169 @@
+"""Train the embedded model: tokenizer, then a small LlamaForCausalLM, saved as a hub checkpoint.
+
+One reproducible command (fixed seeds, CPU):
+
+    python -m training.train --out model_server/embedded --minutes 45
+
+The output directory has exactly the layout of a DeepSeekMath checkpoint (config.json with
+LlamaForCausalLM, model.safetensors, tokenizer.json, tokenizer_config.json,
+generation_config.json), so `--model embedded` exercises the real loading path.
+
+Why these choices:
+- byte-level BPE with every digit its own token (the DeepSeek tokenizer splits digits too), so
+  column arithmetic is a sequence of one-digit facts the model can learn;
+- documents are packed into fixed windows separated by EOS/BOS, so no compute goes to padding;
+- bf16 autocast on the CPU (AMX/AVX512-BF16 where present), float32 master weights;
+- training stops at a wall-clock budget, not a step count, and the schedule is laid out for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import time
+from pathlib import Path
+
+BOS, EOS = "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"
+
+
+def train_tokenizer(seed: int, vocab_size: int, out: Path) -> None:
+    """Byte-level BPE on a sample of the corpus, digits split one by one."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+
+    from training.corpus import documents
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)]
+    )
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=[BOS, EOS],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    tok.train_from_iterator(itertools.islice(documents(seed + 1000), 40000), trainer=trainer)
+    bos_id = tok.token_to_id(BOS)
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{BOS} $A", pair=f"{BOS} $A {BOS} $B", special_tokens=[(BOS, bos_id)]
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    tok.save(str(out / "tokenizer.json"))
+    (out / "tokenizer_config.json").write_text(
+        json.dumps(
+            {
+                "tokenizer_class": "PreTrainedTokenizerFast",
+                "bos_token": BOS,
+                "eos_token": EOS,
+                "add_bos_token": True,
+                "add_eos_token": False,
+                "model_max_length": 4096,
+                "clean_up_tokenization_spaces": False,
+            },
+            indent=2,
+        )
+    )
+
+
+def batches(tokenizer, seed: int, batch: int, length: int):  # type: ignore[no-untyped-def]
+    """Endless packed batches: [BOS doc EOS BOS doc EOS ...] cut into windows of `length`+1."""
+    import torch
+
+    from training.corpus import documents
+
+    stream = documents(seed)
+    eos = tokenizer.eos_token_id
+    buf: list[int] = []
+    while True:
+        rows = []
+        while len(rows) < batch:
+            while len(buf) < length + 1:
+                buf.extend(tokenizer(next(stream))["input_ids"] + [eos])
+            rows.append(buf[: length + 1])
+            buf = buf[length + 1 :]
+        yield torch.tensor(rows)
+
+
+def train(args: argparse.Namespace) -> None:
+    """Train within the wall-clock budget and save a Hugging Face checkpoint."""
+    import torch
+    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    train_tokenizer(args.seed, args.vocab, out)
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(out)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=args.hidden,
+        intermediate_size=args.hidden * 8 // 3 // 64 * 64 + 64,
+        num_hidden_layers=args.layers,
+        num_attention_heads=args.hidden // 64,
+        num_key_value_heads=args.hidden // 64,
+        max_position_embeddings=4096,  # as DeepSeekMath; RoPE needs no trained positions for short texts
+        rope_theta=10000.0,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        tie_word_embeddings=True,
+        torch_dtype="float32",
+    )
+    model = LlamaForCausalLM(config)
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"parameters: {n_params / 1e6:.2f}M, vocab {len(tokenizer)}", flush=True)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
+    budget = args.minutes * 60
+    start = time.monotonic()
+    data = batches(tokenizer, args.seed, args.batch, args.length)
+    step, ema = 0, None
+    model.train()
+    while (elapsed := time.monotonic() - start) < budget:
+        frac = elapsed / budget
+        lr = args.lr * min(1.0, (step + 1) / 100) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+        for group in opt.param_groups:
+            group["lr"] = lr
+        x = next(data)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss = model(input_ids=x[:, :-1], labels=x[:, :-1]).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
+        step += 1
+        if step % 50 == 0:
+            print(f"step {step} {elapsed / 60:.1f} min lr {lr:.2e} loss {ema:.4f}", flush=True)
+    model.eval()
+    model.save_pretrained(out, safe_serialization=True)
+    GenerationConfig(
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, do_sample=False
+    ).save_pretrained(out)
+    (out / "training.json").write_text(
+        json.dumps(
+            {"steps": step, "minutes": round((time.monotonic() - start) / 60, 1), "final_loss": ema,
+             "parameters": n_params, "args": vars(args)},
+            indent=2,
+        )
+    )
+    print(f"saved {out} after {step} steps", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default="model_server/embedded")
+    parser.add_argument("--minutes", type=float, default=45.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--vocab", type=int, default=768)
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--layers", type=int, default=6)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--length", type=int, default=256)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--threads", type=int, default=2)
+    train(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()
