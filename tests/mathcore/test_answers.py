@@ -1,0 +1,64 @@
+"""Final-answer extraction and equivalence."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mathcore.answers import extract_answer, extract_boxed
+from mathcore.equivalence import answers_equal
+from mathcore.voting import majority_vote
+
+
+@pytest.mark.parametrize(("text", "answer"), [
+    ("so $x = \\boxed{\\frac{1}{2}}$.", "\\frac{1}{2}"),
+    ("\\boxed{1} then \\boxed{\\{1, 2\\}}", "\\{1, 2\\}"),
+    ("nested \\boxed{\\sqrt{\\frac{a}{b}}} end", "\\sqrt{\\frac{a}{b}}"),
+    ("unclosed \\boxed{3 + ", None),
+    ("Final Answer: The final answer is $[2,5)$. I hope it is correct.", "[2,5)"),
+    ("no answer here", None),
+])
+def test_extract(text: str, answer: str | None) -> None:
+    assert extract_answer(text) == answer
+
+
+def test_boxed_prefers_the_last_complete_box() -> None:
+    assert extract_boxed("\\boxed{1} and finally \\boxed{2}") == "2"
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("\\frac{1}{2}", "0.5"), ("\\dfrac{3}{10}", "\\frac{3}{10}"), ("x = 3", "3"), ("-2, 9", "9, -2"),
+    ("(x - 1)(x + 6)", "x^2 + 5x - 6"), ("2\\pi", "2 \\pi"), ("\\frac{\\sqrt{2}}{2}", "\\sqrt{2}/2"), ("[2, 5)", "[2,5)"),
+])
+def test_equal(a: str, b: str) -> None:
+    assert answers_equal(a, b)
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("1/2004!", "1/2006!"),  # accepted by DeepSeekMath's checker and Math-Verify
+    ("[2,5)", "(2,5)"),  # likewise
+    ("3", "4"), ("1, 2", "1, 2, 3"), ("x^2 - 1", "x^2 + 1"), ("\\frac{1}{3}", "0.33"),
+])
+def test_not_equal(a: str, b: str) -> None:
+    assert not answers_equal(a, b)
+
+
+@given(st.fractions(max_denominator=50), st.fractions(max_denominator=50))
+def test_fractions_compare_exactly(p: Fraction, q: Fraction) -> None:
+    as_latex = lambda f: f"\\frac{{{f.numerator}}}{{{f.denominator}}}" if f.denominator != 1 else str(f.numerator)  # noqa: E731
+    assert answers_equal(as_latex(p), as_latex(q)) == (p == q)
+
+
+@given(st.integers(-999, 999))
+def test_integer_answers_equal_themselves_in_a_box(n: int) -> None:
+    assert extract_answer(f"So the answer is $\\boxed{{{n}}}$.") == str(n)
+    assert answers_equal(str(n), f"{n}.0")
+
+
+def test_vote_groups_equal_answers_and_counts_shares() -> None:
+    votes = majority_vote(["\\boxed{\\frac{1}{2}}", "\\boxed{0.5}", "\\boxed{3}", "no answer"])
+    assert [(v.answer, v.count, v.share) for v in votes] == [("\\frac{1}{2}", 2, 0.5), ("3", 1, 0.25)]
+    assert votes[0].members == (0, 1)

@@ -1,0 +1,53 @@
+"""Unit tests of the engine's pure parts: stop strings, incremental text, sampling rules."""
+
+from __future__ import annotations
+
+import torch
+
+from mathcore.sampling import SamplingParams
+from model_server.sampler import sample_rows
+from model_server.textstream import StopText
+
+
+def feed_all(stops: list[str], pieces: list[str]) -> tuple[str, bool]:
+    s, text, out = StopText(stops), "", ""
+    for piece in pieces:
+        text += piece
+        delta, stopped = s.feed(text)
+        out += delta
+        if stopped:
+            return out, True
+    delta, _ = s.feed(text, final=True)
+    return out + delta, False
+
+
+def test_stop_string_split_across_tokens_is_never_sent() -> None:
+    assert feed_all(["\nProblem:"], ["x = 2", "\nPro", "blem:", " more"]) == ("x = 2", True)
+
+
+def test_held_text_that_was_not_a_stop_is_sent() -> None:
+    assert feed_all(["\nProblem:"], ["a", "\nPro", "ve it"]) == ("a\nProve it", False)
+
+
+def test_half_a_character_is_held_back() -> None:
+    s = StopText([])
+    assert s.feed("ab\ufffd") == ("ab", False)
+    assert s.feed("abé") == ("é", False)
+
+
+def test_greedy_rows_take_the_argmax_and_sampled_rows_follow_their_seed() -> None:
+    logits = torch.tensor([[0.0, 3.0, 1.0, 2.0]] * 3)
+    greedy = SamplingParams()
+    hot = SamplingParams(temperature=1.0, top_k=2)
+    g1, g2 = torch.Generator().manual_seed(1), torch.Generator().manual_seed(1)
+    tokens, logprobs = sample_rows(logits, [greedy, hot, hot], [None, g1, g2])
+    assert tokens[0] == 1
+    assert tokens[1] == tokens[2] and tokens[1] in (1, 3)  # top_k=2 keeps only the two best
+    assert abs(logprobs[0] - torch.log_softmax(logits[0], -1)[1].item()) < 1e-6
+
+
+def test_top_p_keeps_the_smallest_nucleus() -> None:
+    logits = torch.log(torch.tensor([[0.7, 0.2, 0.1]]))
+    p = SamplingParams(temperature=1.0, top_p=0.5)
+    seen = {sample_rows(logits, [p], [torch.Generator().manual_seed(s)])[0][0] for s in range(50)}
+    assert seen == {0}
