@@ -95,3 +95,18 @@ def chat_prompt(messages: Sequence[dict[str, str]]) -> str:
         else:
             raise ValueError(f"unknown message role {role!r}; use system, user or assistant")
     return out + "Assistant:"
+
+
+def continuation_prompt(prefix: str, definitions: Sequence[str], environment: str | None, proof_step: bool = False) -> Prompt:
+    """A raw-continuation prompt for the editor: definitions, then the text before the cursor.
+
+    The DeepSeekMath models were not trained for fill-in-the-middle, so only the text before the
+    cursor goes in; generation stops at the end of the step (a new line, `\\\\`, `\\end{`), and at
+    the closing `$` of inline math.
+    """
+    head = "\n".join(definitions)
+    text = f"{head}\n{prefix}" if head else prefix
+    stops = ["\n", "\\end{proof}"] if proof_step else ["\n", "\\\\", "\\end{"]
+    if environment == "$":
+        stops.append("$")
+    return Prompt(text, tuple(stops))

@@ -9,8 +9,8 @@ A client that goes away (disconnect, closed stream) cancels its request in the e
 from __future__ import annotations
 
 import asyncio
-import json
 import hmac
+import json
 import logging
 import os
 import time

@@ -60,7 +60,7 @@ def _chain(rng: random.Random) -> tuple[str, list[tuple[str, str]]]:
             if c
         )
         d = poly([c * (deg - i) for i, c in enumerate(co[:-1])])
-        return "We differentiate term by term.", [(f"f'(x)", f"\\frac{{d}}{{dx}}\\left({poly(co)}\\right)"), ("", mid), ("", d)]
+        return "We differentiate term by term.", [("f'(x)", f"\\frac{{d}}{{dx}}\\left({poly(co)}\\right)"), ("", mid), ("", d)]
     if kind == "fractions":
         w = FAMILIES["fractions"](rng)
         expr = w.problem.removeprefix("Compute $").removesuffix("$.")

@@ -27,6 +27,7 @@ __all__ = ["find_endpoint", "spawn_command", "wait_ready"]
 
 SPAWN_TIMEOUT_S = 60.0
 STARTUP_GRACE_S = 30.0
+EXTERNAL_CONNECT_S = 2.0
 DEFAULT_IDLE_TIMEOUT_S = 1800
 
 
@@ -93,7 +94,8 @@ def find_endpoint(spawn: bool = True, model: str | None = None) -> Endpoint:
 
 def wait_ready(endpoint: Endpoint, timeout: float = 600.0, on_wait: Callable[[str], None] | None = None) -> dict[str, object]:
     """Poll /health until the model is loaded; report each wait through `on_wait`."""
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
     last_error = "no answer"
     while time.monotonic() < deadline:
         try:
@@ -110,5 +112,7 @@ def wait_ready(endpoint: Endpoint, timeout: float = 600.0, on_wait: Callable[[st
             last_error = str(exc)
             if endpoint.pid is not None and not pid_alive(endpoint.pid):
                 raise ServerUnavailable(f"the model process (pid {endpoint.pid}) exited; see {runtime_dir() / 'server.log'}") from exc
+            if endpoint.external and time.monotonic() > started + EXTERNAL_CONNECT_S:
+                raise ServerUnavailable(f"nothing answers at {endpoint.url} ({exc}); check MATHASSIST_URL or the serverUrl setting") from exc
         time.sleep(0.2)
     raise ServerUnavailable(f"the model at {endpoint.url} was not ready after {timeout:.0f} s ({last_error})")

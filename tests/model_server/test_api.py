@@ -112,7 +112,7 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize(("change", "field"), BAD, ids=[f"{f}={list(c.values())[0]!s:.12}" for c, f in BAD])
+@pytest.mark.parametrize(("change", "field"), BAD, ids=[f"{f}={next(iter(c.values()))!s:.12}" for c, f in BAD])
 def test_bad_values_get_400_naming_the_field_and_the_next_request_works(server: RunningServer, change: dict[str, object], field: str) -> None:
     body = {"model": server.model, "prompt": "Compute $1 + 1$.", "max_tokens": 4} | change
     r = httpx.post(f"{server.url}/v1/completions", json=body, headers=server.headers, timeout=30)

@@ -51,7 +51,7 @@ def test_embedded_model_is_a_hub_layout_checkpoint() -> None:
 
 
 def test_a_folder_without_config_is_not_a_checkpoint(tmp_path: Path) -> None:
-    with pytest.raises(ModelLoadError, match="no config.json"):
+    with pytest.raises(ModelLoadError, match=r"no config\.json"):
         load_model(str(tmp_path))
 
 
@@ -69,7 +69,7 @@ def test_uncached_hub_model_offline_is_a_clear_error(monkeypatch: pytest.MonkeyP
 
 
 def test_nonsense_spec_names_the_accepted_forms() -> None:
-    with pytest.raises(ModelLoadError, match="auto, embedded, a hub id or a path"):
+    with pytest.raises(ModelLoadError, match=r"auto, embedded, a hub id or a path"):
         load_model("no such model")
 
 

@@ -1,0 +1,30 @@
+"""`textDocument/inlineCompletion` (LSP 3.18): the next derivation step as ghost text.
+
+Registered with `InlineCompletionOptions`, or clients never ask (see shared notes).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from model_server.client import ClientError
+
+if TYPE_CHECKING:
+    from lsp_server.server import MathServer
+
+
+def register(server: MathServer) -> None:
+    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+    async def inline_completion(ls: MathServer, params: types.InlineCompletionParams) -> types.InlineCompletionList | None:
+        pos = params.position
+        explicit = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
+        try:
+            text = await ls.suggester.next_step(params.text_document.uri, pos.line, pos.character, explicit)
+        except ClientError:
+            return None  # the gateway told the user once; the editor keeps working
+        if not text:
+            return None
+        here = types.Range(start=pos, end=pos)
+        return types.InlineCompletionList(items=[types.InlineCompletionItem(insert_text=text, range=here)])

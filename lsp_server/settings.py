@@ -1,0 +1,109 @@
+"""The language server's settings: one validated value built from the client's JSON.
+
+Settings arrive as `initializationOptions`, from `workspace/configuration` (section
+`mathassist`) and with `workspace/didChangeConfiguration`, all in the same shape:
+
+    {"inline": {"temperature": 0, "topK": 0, "topP": 1, "maxNewTokens": 48, "debounceMs": 150},
+     "proofSteps": {"temperature": 0.8, "topK": 0, "topP": 0.95, "maxNewTokens": 64, "candidates": 4},
+     "languages": {"latex": true, "markdown": true, "plaintext": true},
+     "serverUrl": ""}
+
+An invalid value is reported with its full name (`mathassist.inline.temperature`) and range,
+and the previous value is kept; the rest of the settings still apply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from mathcore.sampling import InvalidParameter, SamplingParams
+
+__all__ = ["Settings", "parse_settings"]
+
+_KEYS = {"temperature": "temperature", "topK": "top_k", "topP": "top_p", "maxNewTokens": "max_new_tokens"}
+LANGUAGE_GROUPS = {"latex": ("latex", "tex", "plaintex"), "markdown": ("markdown",), "plaintext": ("plaintext", "text")}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the features read; defaults are what a new user gets."""
+
+    inline: SamplingParams = SamplingParams(max_new_tokens=48)  # noqa: RUF009 - frozen, safe to share
+    proof: SamplingParams = SamplingParams(temperature=0.8, top_p=0.95, max_new_tokens=64)  # noqa: RUF009
+    candidates: int = 4
+    debounce_ms: int = 150
+    languages: dict[str, bool] = field(default_factory=lambda: {"latex": True, "markdown": True, "plaintext": True})
+    server_url: str = ""
+
+    def enabled_for(self, language_id: str) -> bool:
+        for group, ids in LANGUAGE_GROUPS.items():
+            if language_id.lower() in ids:
+                return self.languages.get(group, True)
+        return False
+
+
+def _sampling(raw: Any, base: SamplingParams, section: str, errors: list[str]) -> SamplingParams:
+    if not isinstance(raw, dict):
+        if raw is not None:
+            errors.append(f"mathassist.{section} must be an object")
+        return base
+    current = base
+    for key, name in _KEYS.items():
+        if raw.get(key) is None:
+            continue
+        try:
+            current = SamplingParams.create(
+                names={name: f"mathassist.{section}.{key}"},
+                **{**_as_fields(current), name: raw[key]},
+            )
+        except InvalidParameter as exc:
+            errors.append(str(exc))
+    return current
+
+
+def _as_fields(p: SamplingParams) -> dict[str, Any]:
+    return {"temperature": p.temperature, "top_k": p.top_k, "top_p": p.top_p, "max_new_tokens": p.max_new_tokens}
+
+
+def _int_in(raw: Any, name: str, low: int, high: int, default: int, errors: list[str]) -> int:
+    if raw is None:
+        return default
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or int(raw) != raw or not low <= raw <= high:
+        errors.append(f"{name} must be an integer from {low} to {high}, got {raw!r}")
+        return default
+    return int(raw)
+
+
+def parse_settings(raw: Any, previous: Settings | None = None) -> tuple[Settings, list[str]]:
+    """New settings over `previous`, and one message per invalid value (which keeps its old value)."""
+    prev = previous or Settings()
+    errors: list[str] = []
+    if raw is None:
+        return prev, errors
+    if not isinstance(raw, dict):
+        return prev, [f"mathassist settings must be an object, got {type(raw).__name__}"]
+    if isinstance(raw.get("mathassist"), dict):
+        raw = raw["mathassist"]
+    inline_raw = raw.get("inline")
+    proof_raw = raw.get("proofSteps")
+    inline = _sampling(inline_raw, prev.inline, "inline", errors)
+    proof = _sampling(proof_raw, prev.proof, "proofSteps", errors)
+    candidates = _int_in((proof_raw or {}).get("candidates") if isinstance(proof_raw, dict) else None,
+                         "mathassist.proofSteps.candidates", 1, 16, prev.candidates, errors)
+    debounce = _int_in((inline_raw or {}).get("debounceMs") if isinstance(inline_raw, dict) else None,
+                       "mathassist.inline.debounceMs", 0, 2000, prev.debounce_ms, errors)
+    languages = dict(prev.languages)
+    if isinstance(raw.get("languages"), dict):
+        for key, value in raw["languages"].items():
+            if key not in LANGUAGE_GROUPS:
+                errors.append(f"mathassist.languages.{key} is not a language mathassist knows; use latex, markdown or plaintext")
+            elif not isinstance(value, bool):
+                errors.append(f"mathassist.languages.{key} must be true or false, got {value!r}")
+            else:
+                languages[key] = value
+    url = raw.get("serverUrl", prev.server_url)
+    if not isinstance(url, str) or (url and not url.startswith(("http://", "https://"))):
+        errors.append(f"mathassist.serverUrl must be empty or an http(s) URL, got {url!r}")
+        url = prev.server_url
+    return Settings(inline, proof, candidates, debounce, languages, url), errors
