@@ -106,6 +106,9 @@ def continuation_prompt(prefix: str, definitions: Sequence[str], environment: st
     """
     head = "\n".join(definitions)
     text = f"{head}\n{prefix}" if head else prefix
+    # token healing, the simple way: BPE writes " x" as one token, so a prompt ending in a bare
+    # space asks the model for a split it never saw; end at the last word and let it add the space
+    text = text.rstrip(" \t")
     stops = ["\n", "\\end{proof}"] if proof_step else ["\n", "\\\\", "\\end{"]
     if environment == "$":
         stops.append("$")

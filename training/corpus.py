@@ -169,14 +169,18 @@ def proof_document(rng: random.Random) -> str:
     return f"\\begin{{{env}}}\n{claim}\n\\end{{{env}}}\n\\begin{{proof}}\n" + "\n".join(steps) + "\n\\end{proof}"
 
 
-def documents(seed: int) -> Iterator[str]:
-    """An endless, reproducible stream of training documents in a fixed mixture."""
+def documents(seed: int, weights: dict[str, float] | None = None) -> Iterator[str]:
+    """An endless, reproducible stream of training documents in a fixed mixture.
+
+    `weights` makes some solution families more frequent (default: all equal).
+    """
     rng = random.Random(seed)
-    families = list(FAMILIES.values())
+    names = list(FAMILIES)
+    family_weights = [(weights or {}).get(n, 1.0) for n in names]
     while True:
         r = rng.random()
         if r < 0.55:
-            yield instruct_document(rng.choice(families)(rng))
+            yield instruct_document(FAMILIES[rng.choices(names, family_weights)[0]](rng))
         elif r < 0.75:
             yield align_document(rng)
         elif r < 0.82:

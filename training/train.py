@@ -24,6 +24,7 @@ import json
 import math
 import time
 from pathlib import Path
+from typing import Any
 
 BOS, EOS = "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"
 
@@ -67,13 +68,13 @@ def train_tokenizer(seed: int, vocab_size: int, out: Path) -> None:
     )
 
 
-def batches(tokenizer, seed: int, batch: int, length: int):  # type: ignore[no-untyped-def]
+def batches(tokenizer, seed: int, batch: int, length: int, weights: dict[str, float] | None = None):  # type: ignore[no-untyped-def]
     """Endless packed batches: [BOS doc EOS BOS doc EOS ...] cut into windows of `length`+1."""
     import torch
 
     from training.corpus import documents
 
-    stream = documents(seed)
+    stream = documents(seed, weights)
     eos = tokenizer.eos_token_id
     buf: list[int] = []
     while True:
@@ -86,17 +87,10 @@ def batches(tokenizer, seed: int, batch: int, length: int):  # type: ignore[no-u
         yield torch.tensor(rows)
 
 
-def train(args: argparse.Namespace) -> None:
-    """Train within the wall-clock budget and save a Hugging Face checkpoint."""
-    import torch
-    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+def _config(args: argparse.Namespace, tokenizer: Any) -> Any:
+    from transformers import LlamaConfig
 
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
-    out = Path(args.out)
-    train_tokenizer(args.seed, args.vocab, out)
-    tokenizer = PreTrainedTokenizerFast.from_pretrained(out)
-    config = LlamaConfig(
+    return LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=args.hidden,
         intermediate_size=args.hidden * 8 // 3 // 64 * 64 + 64,
@@ -110,18 +104,38 @@ def train(args: argparse.Namespace) -> None:
         tie_word_embeddings=True,
         torch_dtype="float32",
     )
-    model = LlamaForCausalLM(config)
+
+
+def train(args: argparse.Namespace) -> None:
+    """Train within the wall-clock budget and save a Hugging Face checkpoint."""
+    import torch
+    from transformers import GenerationConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    if args.resume:
+        # a second stage: same tokenizer and weights, new data mixture and schedule
+        tokenizer = PreTrainedTokenizerFast.from_pretrained(args.resume)
+        model = LlamaForCausalLM.from_pretrained(args.resume, dtype=torch.float32)
+        out.mkdir(parents=True, exist_ok=True)
+        tokenizer.save_pretrained(out)
+    else:
+        train_tokenizer(args.seed, args.vocab, out)
+        tokenizer = PreTrainedTokenizerFast.from_pretrained(out)
+        model = LlamaForCausalLM(_config(args, tokenizer))
+    weights = {k: float(v) for k, v in (kv.split("=") for kv in args.focus.split(",") if kv)} if args.focus else None
     n_params = sum(p.numel() for p in model.parameters())
     print(f"parameters: {n_params / 1e6:.2f}M, vocab {len(tokenizer)}", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
     budget = args.minutes * 60
     start = time.monotonic()
-    data = batches(tokenizer, args.seed, args.batch, args.length)
+    data = batches(tokenizer, args.seed + (7 if args.resume else 0), args.batch, args.length, weights)
     step, ema = 0, None
     model.train()
     while (elapsed := time.monotonic() - start) < budget:
         frac = elapsed / budget
-        lr = args.lr * min(1.0, (step + 1) / 100) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+        lr = args.lr * min(1.0, (step + 1) / args.warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
         for group in opt.param_groups:
             group["lr"] = lr
         x = next(data)
@@ -162,6 +176,9 @@ def main() -> None:
     parser.add_argument("--length", type=int, default=256)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--resume", default=None, help="continue from this checkpoint (keeps its tokenizer)")
+    parser.add_argument("--focus", default="", help="family weights for solutions, e.g. linear=3,arithmetic=2")
+    parser.add_argument("--warmup", type=int, default=100)
     train(parser.parse_args())
 
 

@@ -1,0 +1,126 @@
+"""%%solve in a real Jupyter kernel (nbclient), against the session's model process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from tests.conftest import RunningServer
+
+LINEAR = "Solve for $x$: $3x + 5 = 20$."
+
+
+class Kernel:
+    """One kernel for a sequence of cells; `run` returns the cell's outputs."""
+
+    def __init__(self) -> None:
+        self.nb = nbformat.v4.new_notebook()
+        self.client = NotebookClient(self.nb, kernel_name="python3", timeout=120, allow_errors=True)
+
+    def run(self, source: str) -> list[dict[str, Any]]:
+        cell = nbformat.v4.new_code_cell(source)
+        self.nb.cells.append(cell)
+        self.client.execute_cell(cell, len(self.nb.cells) - 1)
+        return list(cell.outputs)
+
+
+@pytest.fixture
+def kernel(use_server: RunningServer) -> Iterator[Kernel]:
+    k = Kernel()
+    with k.client.setup_kernel():
+        assert k.run("%load_ext ipython_ext") == []
+        yield k
+
+
+def text_of(outputs: list[dict[str, Any]], mime: str = "text/plain") -> str:
+    parts = [o.get("text", "") for o in outputs if o["output_type"] == "stream"]
+    parts += [o["data"].get(mime, "") for o in outputs if o["output_type"] in ("execute_result", "display_data")]
+    return "\n".join(parts)
+
+
+def value(kernel: Kernel, expr: str) -> Any:
+    return json.loads(text_of(kernel.run(f"import json; print(json.dumps({expr}))")))
+
+
+def test_solve_streams_markdown_with_the_boxed_answer(kernel: Kernel) -> None:
+    out = kernel.run(f"%%solve\n{LINEAR}")
+    result = [o for o in out if o["output_type"] == "execute_result"]
+    assert len(result) == 1
+    md = result[0]["data"]["text/markdown"]
+    assert "**Answer:** $5$" in md and "\\boxed{5}" in md
+    assert any(o["output_type"] == "display_data" for o in out)  # the streaming display
+    assert value(kernel, "_.answer") == "5"
+
+
+def test_config_sets_a_default_and_a_flag_overrides_it(kernel: Kernel) -> None:
+    kernel.run("%config SolveMagics.temperature = 0.3\n%config SolveMagics.top_k = 5")
+    kernel.run(f"%%solve --top-k 7 -n 40 --seed 1\n{LINEAR}")
+    params = value(kernel, "_.params.to_dict()")
+    assert (params["temperature"], params["top_k"], params["max_new_tokens"], params["seed"]) == (0.3, 7, 40, 1)
+    assert "temperature   " in text_of(kernel.run("%solve_config")) or "0.3" in text_of(kernel.run("%solve_config"))
+
+
+def test_four_samples_vote_adds_up_to_four(kernel: Kernel) -> None:
+    kernel.run(f"%%solve --samples 4 -t 0.8 --seed 3\n{LINEAR}")
+    assert value(kernel, "len(_.samples)") == 4
+    assert value(kernel, "sum(v.count for v in _.votes)") == 4
+    assert value(kernel, "_.votes[0].answer") == value(kernel, "_.answer")
+
+
+def test_latex_reaches_the_model_unchanged(kernel: Kernel) -> None:
+    problem = "Compute $\\frac{1}{2} + \\frac{1}{3}$ where $x$ and {y} stay {literal} $HOME."
+    kernel.run("y = 'EXPANDED'; literal = 'EXPANDED'")
+    kernel.run(f"%%solve -n 8\n{problem}")
+    assert value(kernel, "_.problem").rstrip("\n") == problem  # IPython ends a cell body with a newline
+
+
+def test_interrupt_cancels_the_generation_and_raises_keyboard_interrupt(kernel: Kernel, use_server: RunningServer) -> None:
+    before = use_server.metric("mathassist_requests_cancelled_total")
+    prompts = use_server.metric("mathassist_prompt_tokens_total")
+
+    def interrupt_when_streaming() -> None:
+        deadline = time.monotonic() + 60
+        while use_server.metric("mathassist_prompt_tokens_total") == prompts and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        os.kill(kernel.client.km.provisioner.pid, signal.SIGINT)  # what Jupyter's interrupt button sends
+
+    threading.Thread(target=interrupt_when_streaming, daemon=True).start()
+    out = kernel.run("%%solve -t 1.5 -n 3000 --seed 9\nWrite a very long story about numbers.")
+    errors = [o for o in out if o["output_type"] == "error"]
+    assert errors and errors[0]["ename"] == "KeyboardInterrupt"
+    assert "(interrupted)" in json.dumps(out)
+    deadline = time.monotonic() + 3
+    while use_server.metric("mathassist_requests_cancelled_total") < before + 1:
+        assert time.monotonic() < deadline, "the model process never saw the cancellation"
+        time.sleep(0.05)
+    use_server.wait_idle(timeout=2)
+    assert value(kernel, "1 + 1") == 2  # the kernel is alive
+
+
+def test_bad_flag_is_one_usage_line_and_the_kernel_lives(kernel: Kernel) -> None:
+    out = kernel.run(f"%%solve --temperature 5\n{LINEAR}")
+    # IPython prints a UsageError as one line on stderr, without a traceback
+    stderr = [o["text"] for o in out if o["output_type"] == "stream" and o["name"] == "stderr"]
+    assert stderr == ["UsageError: --temperature must be between 0 and 2 (0 means greedy), got 5\n"]
+    assert not [o for o in out if o["output_type"] == "error"]
+    assert value(kernel, "2 + 2") == 4
+
+
+def test_unreachable_model_is_one_clear_line_and_the_kernel_lives(kernel: Kernel) -> None:
+    kernel.run("import os; os.environ['MATHASSIST_URL'] = 'http://127.0.0.1:9'\n"
+               "get_ipython().find_magic('solve_config', 'line').__self__._client = None")
+    out = kernel.run(f"%%solve\n{LINEAR}")
+    errors = [o for o in out if o["output_type"] == "error"]
+    assert len(errors) == 1 and errors[0]["ename"] == "SolveError"
+    assert len(errors[0]["traceback"]) == 1 and "MATHASSIST_URL" in errors[0]["traceback"][0]
+    assert value(kernel, "3 + 3") == 6
