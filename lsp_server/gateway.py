@@ -38,6 +38,7 @@ class ModelGateway:
         self._last_failure = 0.0
         self._warned = False
         self.state = "idle"
+        self.detail = ""
 
     async def client(self) -> AsyncClient:
         """The connected client; raises ClientError (already reported to the user) when unreachable."""
@@ -58,15 +59,15 @@ class ModelGateway:
         old, self._client, self._connecting = self._client, None, None
         if old is not None:
             self.server.run_in_background(old.aclose())
-        self.state = "idle"
+        self._set_state("idle", "")
 
     async def _connect(self) -> AsyncClient:
         token = f"mathassist-{uuid.uuid4().hex[:8]}"
         progress = await self._begin_progress(token)
         try:
-            self.state = "starting"
+            self._set_state("starting", "starting the model process")
             endpoint = await asyncio.to_thread(self._endpoint)
-            self.state = "loading"
+            self._set_state("loading", f"loading {endpoint.model or 'the model'}")
             loop = asyncio.get_running_loop()
 
             def on_wait(message: str) -> None:
@@ -75,18 +76,25 @@ class ModelGateway:
 
             await asyncio.to_thread(wait_ready, endpoint, 600.0, on_wait)
             self._client = AsyncClient(endpoint)
-            self.state = "ready"
+            self._set_state("ready", f"{endpoint.model or await self._client.model()} at {endpoint.url}")
             self._warned = False
             log.info("connected to the model process at %s", endpoint.url)
             return self._client
         except ClientError as exc:
             self._last_failure = time.monotonic()
-            self.state = "error"
+            self._set_state("error", str(exc).splitlines()[0])
             self._warn(str(exc))
             raise
         finally:
             if progress:
                 self.server.work_done_progress.end(token, types.WorkDoneProgressEnd(message=self.state))
+
+    def _set_state(self, state: str, detail: str) -> None:
+        """Record the connection state and tell the client (`mathassist/status`, for status bars)."""
+        if (state, detail) == (self.state, self.detail):
+            return
+        self.state, self.detail = state, detail
+        self.server.protocol.notify("mathassist/status", {"state": state, "message": detail})
 
     def _endpoint(self) -> Endpoint:
         url = self.server.settings.server_url

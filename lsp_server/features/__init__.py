@@ -11,7 +11,7 @@ __all__ = ["register_all"]
 
 
 def register_all(server: MathServer) -> None:
-    from lsp_server.features import completion, configuration, inline_completion, proof_steps
+    from lsp_server.features import completion, configuration, inline_completion, proof_steps, status
 
-    for feature in (configuration, inline_completion, completion, proof_steps):
+    for feature in (configuration, inline_completion, completion, proof_steps, status):
         feature.register(server)

@@ -12,7 +12,7 @@ import httpx
 
 from mathcore.sampling import SamplingParams
 from model_server.client._connect import find_endpoint, wait_ready
-from model_server.client._errors import ServerUnavailable
+from model_server.client._errors import ClientError, ServerUnavailable
 from model_server.client._sync import TIMEOUT
 from model_server.client._wire import DONE, Completion, Delta, Endpoint, body_for, completion_from, error_for, parse_sse
 
@@ -49,6 +49,13 @@ class AsyncClient:
 
     async def health(self) -> dict[str, Any]:
         return dict((await self._request("GET", "/health")).json() or {})
+
+    async def status(self) -> dict[str, Any]:
+        """The process's /status, or what every OpenAI-compatible server has (external ones)."""
+        try:
+            return dict((await self._request("GET", "/status")).json())
+        except ClientError:
+            return {"model": await self.model(), "url": self.endpoint.url}
 
     async def metrics(self) -> str:
         return (await self._request("GET", "/metrics")).text

@@ -180,3 +180,9 @@ async def test_unreachable_model_gives_one_message_and_the_server_keeps_running(
         assert len(errors) == 1 and "mathassist status" in errors[0].message
     finally:
         await client.shutdown_session()
+
+
+async def test_status_command_and_notifications(lsp: LanguageClient, server: RunningServer) -> None:
+    result = await lsp.workspace_execute_command_async(types.ExecuteCommandParams(command="mathassist.status"))
+    assert result["state"] == "ready" and result["server"]["model"] == "embedded"
+    assert {"running", "queued", "device"} <= set(result["server"])

@@ -1,0 +1,60 @@
+"""Start a private model process for a benchmark and read its metrics."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    token: str
+    runtime_dir: Path
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def metric(self, name: str) -> float:
+        for line in httpx.get(f"{self.url}/metrics", headers=self.headers, timeout=10).text.splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        raise KeyError(name)
+
+
+@contextmanager
+def model_process(model: str = "embedded", *extra: str) -> Iterator[Server]:
+    """`mathassist serve` in a temporary runtime folder, ready when yielded."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "MATHASSIST_RUNTIME_DIR": tmp}
+        proc = subprocess.Popen([sys.executable, "-m", "mathassist", "serve", "--model", model, *extra], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            info_file = Path(tmp) / "server.json"
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                if info_file.exists():
+                    info = json.loads(info_file.read_text())
+                    try:
+                        if httpx.get(f"{info['url']}/health", timeout=2).status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                time.sleep(0.1)
+            else:
+                raise RuntimeError("the model process did not start")
+            yield Server(info["url"], info["token"], Path(tmp))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
