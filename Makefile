@@ -9,7 +9,7 @@ TORCH  ?= torch==2.13.0
 export MATHASSIST_MODEL ?= embedded
 PROBLEM ?= Solve for $$x$$: $$3x + 5 = 20$$.
 
-.PHONY: run test check bench clean
+.PHONY: run test check bench vsix clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,7 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+	scripts/vscode-e2e-setup.sh
 	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
 
 check: $(VENV)/.installed-dev
@@ -38,6 +39,10 @@ check: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.overhead
 	$(BIN)/python -m bench.batching
+	$(BIN)/python -m bench.keystrokes
+
+vsix:
+	scripts/vscode-e2e-setup.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

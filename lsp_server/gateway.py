@@ -70,9 +70,14 @@ class ModelGateway:
             self._set_state("loading", f"loading {endpoint.model or 'the model'}")
             loop = asyncio.get_running_loop()
 
-            def on_wait(message: str) -> None:
-                if progress:
-                    loop.call_soon_threadsafe(self._report, token, message)
+            shown: list[str] = []
+
+            def on_wait(message: str) -> None:  # called on every poll: report only what changed
+                if shown != [message]:
+                    shown[:] = [message]
+                    loop.call_soon_threadsafe(self._set_state, "loading", message)
+                    if progress:
+                        loop.call_soon_threadsafe(self._report, token, message)
 
             await asyncio.to_thread(wait_ready, endpoint, 600.0, on_wait)
             self._client = AsyncClient(endpoint)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Coroutine
 from typing import Any
@@ -63,6 +64,9 @@ def create_server() -> MathServer:
 def run_stdio() -> int:
     """What `mathassist lsp` runs: the server on stdin/stdout, logging to stderr."""
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="mathassist-lsp %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("lsp_server").setLevel(logging.INFO)
+    level = os.environ.get("MATHASSIST_LSP_LOG", "INFO").upper()
+    logging.getLogger("lsp_server").setLevel(level)
+    if level == "DEBUG":  # every LSP message, for diagnosing a client
+        logging.getLogger("pygls.protocol").setLevel(level)
     create_server().start_io()
     return 0

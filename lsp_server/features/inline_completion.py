@@ -5,6 +5,7 @@ Registered with `InlineCompletionOptions`, or clients never ask (see shared note
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
@@ -14,16 +15,21 @@ from model_server.client import ClientError
 if TYPE_CHECKING:
     from lsp_server.server import MathServer
 
+log = logging.getLogger(__name__)
+
 
 def register(server: MathServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(ls: MathServer, params: types.InlineCompletionParams) -> types.InlineCompletionList | None:
         pos = params.position
         explicit = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
+        log.debug("inline completion asked at %s:%d:%d", params.text_document.uri, pos.line, pos.character)
         try:
             text = await ls.suggester.next_step(params.text_document.uri, pos.line, pos.character, explicit)
         except ClientError:
             return None  # the gateway told the user once; the editor keeps working
+        log.debug("inline completion %s:%d:%d (%s): %r", params.text_document.uri, pos.line, pos.character,
+                  "invoked" if explicit else "automatic", text)
         if not text:
             return None
         here = types.Range(start=pos, end=pos)

@@ -18,7 +18,8 @@ function createClient(output: vscode.LogOutputChannel, status: vscode.StatusBarI
   const serverOptions: ServerOptions = { command: launch.command, args: launch.args };
   const languages = ['latex', 'tex', 'markdown', 'plaintext'];
   const clientOptions: LanguageClientOptions = {
-    documentSelector: languages.flatMap((language) => [{ language, scheme: 'file' }, { language, scheme: 'untitled' }]),
+    // by language only: remote hosts (code-server, SSH, WSL) and untitled files use other schemes than file
+    documentSelector: languages.map((language) => ({ language })),
     outputChannel: output,
     initializationOptions: serverSettings((key) => cfg.get(key)),
     synchronize: { configurationSection: 'mathassist' },

@@ -36,6 +36,7 @@ writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify({
   'editor.inlineSuggest.enabled': true,
   'mathassist.executable': MATHASSIST,
   'mathassist.inline.debounceMs': 50,
+  'mathassist.trace.server': 'messages',
 }));
 
 const freePort = () => new Promise((resolve) => {
@@ -70,9 +71,11 @@ try {
     await page.keyboard.press('Control+P');
     await page.waitForSelector('.quick-input-widget', { state: 'visible' });
     await page.keyboard.type(name);
-    await page.waitForTimeout(800);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(300);
     await page.keyboard.press('Enter');
-    await page.waitForSelector(`.tab[aria-label*="${name}"]`, { timeout: 30_000 });
+    await page.locator('.tabs-container .tab', { hasText: name }).first().waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(500);
     await page.keyboard.press('Control+G');
     await page.keyboard.type(String(line));
     await page.keyboard.press('Enter');
@@ -81,14 +84,16 @@ try {
 
   // 1. ghost text in an unfinished align* derivation, accepted with Tab
   await open('expand.tex', 4);
+  // Type the space after `&=`; until the model process has started (it is spawned on first use),
+  // there is no suggestion yet, so take the space back and type it again, as a user would.
   let ghost = '';
-  for (let attempt = 0; attempt < 8 && !ghost.trim(); attempt++) {
-    await page.keyboard.type(attempt === 0 ? ' ' : '');
-    if (attempt > 0) await page.keyboard.press('Alt+Backslash'); // Trigger Inline Suggestion
+  for (let attempt = 0; attempt < 15 && !ghost.trim(); attempt++) {
+    if (attempt > 0) await page.keyboard.press('Backspace');
+    await page.keyboard.type(' ');
     try {
-      await page.waitForSelector('[class*="ghost-text"]', { timeout: 15_000 });
+      await page.waitForSelector('[class*="ghost-text"]', { timeout: 4_000 });
       ghost = (await page.locator('[class*="ghost-text"]').allTextContents()).join('');
-    } catch { /* the model process may still be starting: ask again */ }
+    } catch { /* not yet */ }
   }
   await page.screenshot({ path: join(ARTIFACTS, 'vscode-ghost-text.png') });
   console.log(`ghost text: ${JSON.stringify(ghost)}`);
