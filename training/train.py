@@ -22,6 +22,7 @@ import argparse
 import itertools
 import json
 import math
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -119,7 +120,8 @@ def train(args: argparse.Namespace) -> None:
         tokenizer = PreTrainedTokenizerFast.from_pretrained(args.resume)
         model = LlamaForCausalLM.from_pretrained(args.resume, dtype=torch.float32)
         out.mkdir(parents=True, exist_ok=True)
-        tokenizer.save_pretrained(out)
+        for name in ("tokenizer.json", "tokenizer_config.json"):  # as written by stage one, byte for byte
+            shutil.copy(Path(args.resume) / name, out / name)
     else:
         train_tokenizer(args.seed, args.vocab, out)
         tokenizer = PreTrainedTokenizerFast.from_pretrained(out)

@@ -43,6 +43,7 @@ def test_settings_mapping_unit_tests() -> None:
 
 
 @needs_setup
+@pytest.mark.timeout(900)
 def test_ghost_text_tab_and_proof_steps_in_real_vscode(tmp_path: Path) -> None:
     mathassist = Path(sys.executable).with_name("mathassist")
     env = node_env(CODE_SERVER=str(CODE_SERVER), VSIX=str(VSIX), MATHASSIST=str(mathassist),
