@@ -98,7 +98,8 @@ def parse_request(body: dict[str, Any], chat: bool, max_samples: int) -> ParsedR
     if not isinstance(ignore_eos, bool):
         raise RequestError("ignore_eos must be true or false", "ignore_eos")
     model = body.get("model")
-    return ParsedRequest(chat, prompt, params, stream, logprobs not in (None, False),
+    wants_logprobs = logprobs is not None and logprobs is not False  # completions' logprobs=0 asks for them (0 == False)
+    return ParsedRequest(chat, prompt, params, stream, wants_logprobs,
                          model if isinstance(model, str) else None, ignore_eos)
 
 

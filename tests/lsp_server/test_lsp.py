@@ -102,6 +102,7 @@ async def test_proof_code_action_offers_distinct_steps(lsp: LanguageClient) -> N
     result = await lsp.workspace_execute_command_async(types.ExecuteCommandParams(
         command=auto[0].command, arguments=auto[0].arguments))
     assert len(result) >= 2 and result == sorted(result, key=lambda s: -s["logprob"])
+    assert all(s["logprob"] < 0 for s in result) and len({s["logprob"] for s in result}) > 1  # real likelihoods
     # the command also lets the user pick a step in the client's UI, and inserts the choice
     deadline = time.monotonic() + 5
     while not lsp.applied:  # type: ignore[attr-defined]

@@ -156,3 +156,11 @@ def test_metrics_report_latency_histograms_and_tokens(server: RunningServer) -> 
                  "mathassist_requests_finished_total", "mathassist_requests_cancelled_total"):
         assert name in text
     assert server.metric("mathassist_generation_tokens_total") > 0
+
+
+def test_logprobs_zero_returns_the_sampled_tokens_log_probabilities(oai: openai.OpenAI, server: RunningServer) -> None:
+    r = oai.completions.create(model=server.model, prompt=PROBLEM, max_tokens=6, temperature=0, logprobs=0)
+    lp = r.choices[0].logprobs
+    assert lp is not None and lp.tokens is not None and lp.token_logprobs is not None
+    assert len(lp.tokens) == len(lp.token_logprobs) == 6
+    assert all(v <= 0 for v in lp.token_logprobs) and "".join(lp.tokens)
