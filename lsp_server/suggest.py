@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from mathcore.context import MathContext, extract_context
 from mathcore.postprocess import drop_empty, postprocess, strip_trailing_space
 from mathcore.prompts import continuation_prompt
-from model_server.client import ClientError, ServerUnavailable
+from model_server.client import ServerUnavailable
 
 if TYPE_CHECKING:
     from lsp_server.server import MathServer
@@ -134,8 +134,3 @@ def _language_from_uri(uri: str) -> str:
     if lower.endswith((".md", ".markdown")):
         return "markdown"
     return "plaintext"
-
-
-def client_error_text(exc: ClientError) -> str:
-    """One line for logs and messages."""
-    return str(exc).splitlines()[0]

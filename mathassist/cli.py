@@ -91,11 +91,10 @@ def _solve(args: argparse.Namespace) -> int:
             shown[0] = len(texts[0])
 
         result = solve(client, args.problem, params, on_text=echo if params.samples == 1 else None)
-        if params.samples > 1:
-            print(result.text)
-        else:
+        if params.samples == 1:
             print()
-        if params.samples > 1:
+        else:  # several samples stream at once: show the voted solution and the vote
+            print(result.text)
             print("votes: " + ", ".join(f"{v.answer} ({v.count}/{params.samples})" for v in result.votes))
         print(f"answer: {result.answer if result.answer is not None else '(none found)'}   [{result.model}]")
     return 0

@@ -86,6 +86,7 @@ def solve_result(
 ) -> SolveResult:
     """Vote over the samples; the shown solution is the first sample that gave the winning answer."""
     votes = majority_vote(texts) if len(texts) > 1 else []
+    answer: str | None
     if votes:
         answer, best = votes[0].answer, texts[votes[0].members[0]]
     else:

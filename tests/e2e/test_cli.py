@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from tests.conftest import ROOT, RunningServer
 
@@ -47,6 +46,6 @@ def test_embedded_model_beats_the_accuracy_floor(server: RunningServer) -> None:
     assert "overall" in r.stdout and "align next" in r.stdout
 
 
-def test_status_and_stop_of_an_external_url(server: RunningServer, tmp_path: Path) -> None:
+def test_status_shows_model_and_requests(server: RunningServer) -> None:
     r = run(server, "-m", "mathassist", "status")
     assert r.returncode == 0 and "embedded" in r.stdout and "running" in r.stdout
