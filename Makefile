@@ -1,4 +1,5 @@
-# `make run`: set up .venv and solve a sample problem on the embedded model (offline, CPU).
+# `make run`: set up .venv and solve a sample problem on the embedded model (offline, CPU);
+# PROBLEM is used as written ($(value ...)), so its $ signs reach the model untouched.
 # `make test`: set up .venv with the dev tools and run the whole test suite.
 PYTHON ?= python3
 VENV   := .venv
@@ -7,7 +8,7 @@ BIN    := $(VENV)/bin
 # build of the same version is the CUDA one. A bare `torch` would pull a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
 export MATHASSIST_MODEL ?= embedded
-PROBLEM ?= Solve for $$x$$: $$3x + 5 = 20$$.
+PROBLEM ?= Solve for $x$: $3x + 5 = 20$.
 
 .PHONY: run test check bench vsix clean
 
@@ -25,7 +26,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	touch $@
 
 run: $(VENV)/.installed
-	$(BIN)/mathassist solve "$(PROBLEM)"
+	$(BIN)/mathassist solve '$(value PROBLEM)'
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
