@@ -107,7 +107,8 @@ class Suggester:
             return []
         settings = self.server.settings
         prompt = continuation_prompt(ctx.prefix, ctx.definitions, ctx.environment, proof_step=True)
-        params = settings.proof.replace(stop=list(prompt.stop), samples=settings.candidates)
+        # twice as many samples as candidates shown (one batched request): likely steps repeat
+        params = settings.proof.replace(stop=list(prompt.stop), samples=min(2 * settings.candidates, 16))
         client = await self.server.gateway.client()
         try:
             completion = await client.complete(prompt.text, params, logprobs=True)
@@ -124,7 +125,7 @@ class Suggester:
             score = (choice.logprob or 0.0) / max(choice.tokens or 1, 1)
             if norm not in seen or seen[norm].logprob < score:
                 seen[norm] = ProofStep(norm, score)
-        return sorted(seen.values(), key=lambda s: -s.logprob)
+        return sorted(seen.values(), key=lambda s: -s.logprob)[: settings.candidates]
 
 
 def _language_from_uri(uri: str) -> str:

@@ -299,9 +299,8 @@ class Engine:
         per_request: dict[str, tuple[Request, list[Event]]] = {}
         done: list[int] = []
         tok_dec = self.loaded.tokenizer
+        gaps = [now - r.last_time for r in rows if r.last_time]
         for row, slot, tok, lp in zip(rows, slots, tokens, logprobs, strict=True):
-            if row.last_time:
-                self.metrics.per_token.observe(now - row.last_time)
             row.last_time = now
             self._last[slot] = tok
             finish = None
@@ -327,6 +326,8 @@ class Engine:
                 done.append(slot)
         with self.metrics.lock:
             self.metrics.generated_tokens += len(rows)
+            for gap in gaps:
+                self.metrics.per_token.observe(gap)
         if done:  # retire first, so a client that sees its last event finds nothing in flight
             self._retire(done)
         for req, events in per_request.values():
