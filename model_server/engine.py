@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mathcore.sampling import SamplingParams
-from model_server.errors import PromptTooLong, QueueFull
+from model_server.errors import PromptTooLong, QueueFull, RequestError
 from model_server.loading import LoadedModel
 from model_server.metrics import Metrics
 from model_server.sampler import sample_rows
@@ -148,6 +148,8 @@ class Engine:
     def submit(self, prompt_ids: list[int], params: SamplingParams, ignore_eos: bool = False) -> Request:
         """Queue a generation; raises QueueFull or PromptTooLong without touching the model."""
         self.check_length(len(prompt_ids), params.max_new_tokens)
+        if params.samples > self.max_batch:  # it could never join the batch
+            raise RequestError(f"n must be between 1 and {self.max_batch} on this server (its --max-batch), got {params.samples}", "n")
         req = Request(prompt_ids, params, asyncio.get_running_loop(), ignore_eos)
         with self._wake:
             if len(self._pending) >= self.max_queue:
