@@ -77,8 +77,11 @@ try {
     await page.locator('.tabs-container .tab', { hasText: name }).first().waitFor({ timeout: 30_000 });
     await page.waitForTimeout(500);
     await page.keyboard.press('Control+G');
+    await page.locator('.quick-input-widget').waitFor({ state: 'visible' });
     await page.keyboard.type(String(line));
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: `line ${line}` }).first().waitFor({ timeout: 10_000 });
     await page.keyboard.press('Enter');
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
     await page.keyboard.press('End');
   };
 
