@@ -86,7 +86,8 @@ def _solve(args: argparse.Namespace) -> int:
         shown = [0]
 
         def echo(texts: list[str]) -> None:
-            sys.stdout.write(texts[0][shown[0]:])
+            piece = texts[0][shown[0]:]
+            sys.stdout.write(piece.lstrip() if shown[0] == 0 else piece)  # the model's reply starts with a space
             sys.stdout.flush()
             shown[0] = len(texts[0])
 
