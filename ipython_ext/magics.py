@@ -119,11 +119,7 @@ class SolveMagics(Magics):
     @line_magic
     def solve_status(self, line: str = "") -> None:
         """Show the model process: model, device, requests running and queued."""
-        client = self._connect()
-        try:
-            st = client.status()
-        except ClientError:
-            st = {"model": client.model(), "url": client.endpoint.url}
+        st = self._connect().status()
         print("\n".join(f"{k:<16}{v}" for k, v in st.items()))
 
 

@@ -29,6 +29,7 @@ __all__ = ["ProofStep", "Suggester"]
 
 log = logging.getLogger(__name__)
 CACHE_SIZE = 128
+PROOF_STEP_FILTERS = (strip_trailing_space, drop_empty)  # a step is a sentence: no math-line trimming
 
 
 @dataclass(frozen=True)
@@ -117,8 +118,7 @@ class Suggester:
             raise
         seen: dict[str, ProofStep] = {}
         for choice in completion.choices:
-            text = strip_trailing_space(choice.text, ctx)
-            text = drop_empty(text, ctx) if text is not None else None
+            text = postprocess(choice.text, ctx, PROOF_STEP_FILTERS)
             if text is None:
                 continue
             norm = re.sub(r"\s+", " ", text).strip()

@@ -106,10 +106,7 @@ def _status() -> int:
 
     client = Client.connect(spawn=False, wait=False)
     with client:
-        try:
-            st = client.status()
-        except Exception:  # an external server has no /status: fall back to what every server has
-            st = {"model": client.model(), "url": client.endpoint.url}
+        st = client.status()
     st["url"] = client.endpoint.url
     width = max(len(k) for k in st)
     for k, v in st.items():

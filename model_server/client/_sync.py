@@ -10,7 +10,7 @@ import httpx
 
 from mathcore.sampling import SamplingParams
 from model_server.client._connect import find_endpoint, wait_ready
-from model_server.client._errors import ServerUnavailable
+from model_server.client._errors import ClientError, ServerUnavailable
 from model_server.client._wire import DONE, Completion, Delta, Endpoint, body_for, completion_from, error_for, parse_sse
 
 __all__ = ["Client"]
@@ -56,7 +56,11 @@ class Client:
         return dict(self._request("GET", "/health").json() or {})
 
     def status(self) -> dict[str, Any]:
-        return dict(self._request("GET", "/status").json())
+        """The process's /status, or what every OpenAI-compatible server has (external ones)."""
+        try:
+            return dict(self._request("GET", "/status").json())
+        except ClientError:
+            return {"model": self.model(), "url": self.endpoint.url}
 
     def metrics(self) -> str:
         return self._request("GET", "/metrics").text
