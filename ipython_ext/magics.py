@@ -119,7 +119,11 @@ class SolveMagics(Magics):
     @line_magic
     def solve_status(self, line: str = "") -> None:
         """Show the model process: model, device, requests running and queued."""
-        st = self._connect().status()
+        try:
+            st = self._connect().status()
+        except ClientError as exc:
+            self._client = None
+            raise SolveError(str(exc)) from None
         print("\n".join(f"{k:<16}{v}" for k, v in st.items()))
 
 

@@ -66,7 +66,12 @@ def test_config_sets_a_default_and_a_flag_overrides_it(kernel: Kernel) -> None:
     kernel.run(f"%%solve --top-k 7 -n 40 --seed 1\n{LINEAR}")
     params = value(kernel, "_.params.to_dict()")
     assert (params["temperature"], params["top_k"], params["max_new_tokens"], params["seed"]) == (0.3, 7, 40, 1)
-    assert "temperature   " in text_of(kernel.run("%solve_config")) or "0.3" in text_of(kernel.run("%solve_config"))
+    assert "0.3" in text_of(kernel.run("%solve_config"))
+
+
+def test_solve_status_shows_the_model_process(kernel: Kernel) -> None:
+    status = text_of(kernel.run("%solve_status"))
+    assert "embedded" in status and "running" in status and "queued" in status
 
 
 def test_four_samples_vote_adds_up_to_four(kernel: Kernel) -> None:
