@@ -17,6 +17,9 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from lsprotocol import types
+from pygls.workspace import TextDocument
+
 from mathcore.context import MathContext, extract_context
 from mathcore.postprocess import drop_empty, postprocess, strip_trailing_space
 from mathcore.prompts import continuation_prompt
@@ -25,7 +28,7 @@ from model_server.client import ServerUnavailable
 if TYPE_CHECKING:
     from lsp_server.server import MathServer
 
-__all__ = ["ProofStep", "Suggester"]
+__all__ = ["ProofStep", "Suggester", "cursor_index"]
 
 log = logging.getLogger(__name__)
 CACHE_SIZE = 128
@@ -36,6 +39,22 @@ PROOF_STEP_FILTERS = (strip_trailing_space, drop_empty)  # a step is a sentence:
 class ProofStep:
     text: str
     logprob: float
+
+
+def cursor_index(doc: TextDocument, line: int, character: int) -> int:
+    """The cursor's column as a Python string index.
+
+    LSP counts columns in the negotiated encoding, UTF-16 units by default, where mathematical
+    letters such as 𝔽 or 𝒪 count two; used as an index, they would shift the cursor to the right.
+    Columns past the end stay past it (the context clamps them).
+    """
+    lines = doc.lines
+    if not 0 <= line < len(lines) or lines[line].isascii():
+        return character
+    text = lines[line].rstrip("\r\n")
+    if character >= doc.position_codec.client_num_units(text):
+        return len(text)
+    return doc.position_codec.position_from_client_units([text], types.Position(line=0, character=character)).character
 
 
 class Suggester:
@@ -51,7 +70,7 @@ class Suggester:
         doc = self.server.workspace.get_text_document(uri)
         if not self.server.settings.enabled_for(doc.language_id or _language_from_uri(uri)):
             return None
-        return extract_context(doc.source, line, character, doc.language_id or _language_from_uri(uri))
+        return extract_context(doc.source, line, cursor_index(doc, line, character), doc.language_id or _language_from_uri(uri))
 
     async def next_step(self, uri: str, line: int, character: int, explicit: bool) -> str | None:
         """The suggestion at the cursor, None when there is none (or it was superseded)."""
