@@ -31,7 +31,7 @@ from training.families import FAMILIES
 def solve_accuracy(client: Client, per_family: int, seed: int) -> dict[str, tuple[int, int]]:
     rng = random.Random(seed)
     problems = [(name, gen(rng)) for name, gen in FAMILIES.items() for _ in range(per_family)]
-    params = SamplingParams(max_new_tokens=400)
+    params = SamplingParams(max_new_tokens=640)
 
     def check(item: tuple[str, object]) -> tuple[str, bool]:
         name, w = item

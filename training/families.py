@@ -77,7 +77,7 @@ def _check_equation(lhs: str, rhs: str, root: sp.Expr) -> None:
 
 
 def linear_equation(rng: random.Random) -> Worked:
-    """ax + b = c, with integer or fractional solutions."""
+    """ax + b = c, with integer or fractional solutions, every sum and quotient worked out."""
     a = rng.choice([n for n in range(-9, 13) if n not in (0, 1)])
     b = rng.choice([n for n in range(-30, 31) if n != 0])
     if rng.random() < 0.6:
@@ -85,26 +85,39 @@ def linear_equation(rng: random.Random) -> Worked:
         c = a * root + b
     else:
         c = rng.randint(-40, 40)
-    rhs1 = c - b
+    op = "-" if b > 0 else "+"
+    sum_steps, rhs1 = signed_steps(c, op, abs(b))
+    div_steps, answer = reduce_steps(rhs1, a)
     sol = sp.Rational(rhs1, a)
+    _check_equation(f"{a}*x", str(rhs1), sol)
+    assert a * sol + b == c and answer == frac(rhs1, a)
     steps = [
         f"We want to isolate $x$ in ${lin(a, b)} = {c}$.",
-        f"{'Subtract' if b > 0 else 'Add'} ${abs(b)}$ {'from' if b > 0 else 'to'} both sides: "
-        f"${lin(a, 0)} = {c} {'-' if b > 0 else '+'} {abs(b)} = {rhs1}$.",
+        f"{'Subtract' if b > 0 else 'Add'} ${abs(b)}$ {'from' if b > 0 else 'to'} both sides: ${lin(a, 0)} = {c} {op} {abs(b)}$.",
+        *sum_steps,
+        f"Hence ${lin(a, 0)} = {rhs1}$.",
+        f"Divide both sides by ${a}$: $x = \\frac{{{rhs1}}}{{{a}}}$.",
+        *div_steps,
+        f"The solution is $x = {answer}$.",
     ]
-    _check_equation(f"{a}*x", str(rhs1), sol)
-    if sol.q == 1:
-        steps.append(f"Divide both sides by ${a}$: $x = \\frac{{{rhs1}}}{{{a}}} = {sol}$.")
-    else:
-        steps.append(f"Divide both sides by ${a}$: $x = \\frac{{{rhs1}}}{{{a}}} = {frac(rhs1, a)}$.")
-    steps.append(f"The solution is $x = {frac(rhs1, a)}$.")
-    assert a * sol + b == c
-    return Worked("linear", f"Solve for $x$: ${lin(a, b)} = {c}$.", tuple(steps), frac(rhs1, a))
+    return Worked("linear", f"Solve for $x$: ${lin(a, b)} = {c}$.", tuple(steps), answer)
+
+
+_PLACES = ["ones", "tens", "hundreds", "thousands"]
+
+
+def place_values(n: int) -> str:
+    """`760 = 700 + 60 + 0`: the expanded form names each digit's column for the steps after it."""
+    digits = str(n)
+    if len(digits) == 1:
+        return f"{n} = {n}"
+    parts = [d + "0" * (len(digits) - 1 - i) for i, d in enumerate(digits)]
+    return f"{n} = " + " + ".join(parts)
 
 
 def _add_steps(p: int, q: int) -> tuple[list[str], int]:
+    """Column addition, ones first, every carry written down."""
     da, db = str(p)[::-1], str(q)[::-1]
-    names = ["ones", "tens", "hundreds", "thousands"]
     carry, digits, steps = 0, [], []
     for i in range(max(len(da), len(db))):
         x = int(da[i]) if i < len(da) else 0
@@ -113,7 +126,7 @@ def _add_steps(p: int, q: int) -> tuple[list[str], int]:
         extra = f" + {carry}" if carry else ""
         new_carry = s // 10
         note = f", write {s % 10}, carry {new_carry}" if new_carry else f", write {s}"
-        steps.append(f"{names[i].capitalize()}: ${x} + {y}{extra} = {s}${note}.")
+        steps.append(f"{_PLACES[i].capitalize()}: ${x} + {y}{extra} = {s}${note}.")
         digits.append(s % 10)
         carry = new_carry
     if carry:
@@ -125,18 +138,22 @@ def _add_steps(p: int, q: int) -> tuple[list[str], int]:
 
 
 def _sub_steps(p: int, q: int) -> tuple[list[str], int]:
+    """Column subtraction of q <= p, ones first; a borrow is taken from the next column in writing."""
+    assert 0 <= q <= p
     da, db = str(p)[::-1], str(q)[::-1]
-    names = ["ones", "tens", "hundreds"]
     borrow, digits, steps = 0, [], []
     for i in range(len(da)):
-        x = int(da[i]) - borrow
+        x = int(da[i])
         y = int(db[i]) if i < len(db) else 0
+        head = f"{x} - {borrow}" if borrow else f"{x}"
+        x -= borrow
+        after = f"${head} = {x}$ after the borrow, " if borrow else ""
         if x < y:
-            steps.append(f"{names[i].capitalize()}: ${x} < {y}$, borrow: ${x + 10} - {y} = {x + 10 - y}$.")
+            steps.append(f"{_PLACES[i].capitalize()}: {after}${x} < {y}$, borrow 1: ${x + 10} - {y} = {x + 10 - y}$.")
             digits.append(x + 10 - y)
             borrow = 1
         else:
-            steps.append(f"{names[i].capitalize()}: ${x} - {y} = {x - y}$.")
+            steps.append(f"{_PLACES[i].capitalize()}: {after}${x} - {y} = {x - y}$.")
             digits.append(x - y)
             borrow = 0
     total = int("".join(map(str, reversed(digits))))
@@ -145,7 +162,7 @@ def _sub_steps(p: int, q: int) -> tuple[list[str], int]:
 
 
 def _mul_steps(p: int, d: int) -> tuple[list[str], int]:
-    names = ["ones", "tens", "hundreds"]
+    """Column multiplication by one digit, ones first, every carry written down."""
     carry, digits, steps = 0, [], []
     for i, ch in enumerate(str(p)[::-1]):
         x = int(ch)
@@ -153,35 +170,105 @@ def _mul_steps(p: int, d: int) -> tuple[list[str], int]:
         extra = f" + {carry}" if carry else ""
         new_carry = s // 10
         note = f", write {s % 10}, carry {new_carry}" if new_carry else f", write {s}"
-        steps.append(f"{names[i].capitalize()}: ${x} \\times {d}{extra} = {s}${note}.")
+        steps.append(f"{_PLACES[i].capitalize()}: ${x} \\times {d}{extra} = {s}${note}.")
         digits.append(s % 10)
         carry = new_carry
-    total = int(str(carry) + "".join(map(str, reversed(digits)))) if carry else int("".join(map(str, reversed(digits))))
     if carry:
         steps.append(f"Write the final carry {carry}.")
+    total = int((str(carry) if carry else "") + "".join(map(str, reversed(digits))))
     assert sp.Integer(p) * d == total
     return steps, total
 
 
+def column_steps(p: int, op: str, q: int) -> tuple[list[str], int]:
+    """`p op q` for non-negative p, q (q <= p for "-"), worked so that each step is a one-digit fact.
+
+    Single-digit operands are one fact; longer ones are written in place values first, so that a
+    column's digits are copied from a labelled term rather than counted from the right.
+    """
+    if op == "-":
+        assert q <= p
+    if p < 10 and q < 10:
+        value = p + q if op == "+" else p - q if op == "-" else p * q
+        return [f"${p} {_OPS[op]} {q} = {value}$."], value
+    lead = f"In place values, ${place_values(p)}$" + (f" and ${place_values(q)}$." if op != "*" else ".")
+    steps, value = _add_steps(p, q) if op == "+" else _sub_steps(p, q) if op == "-" else _mul_steps(p, q)
+    return [lead, *steps, f"So ${p} {_OPS[op]} {q} = {value}$."], value
+
+
+_OPS = {"+": "+", "-": "-", "*": "\\times"}
+
+
+def signed_steps(c: int, op: str, m: int) -> tuple[list[str], int]:
+    """`c + m` or `c - m` for any integer c and m > 0: the sign rule first, then columns.
+
+    Signed two-digit sums are where a small model guesses; rewriting them as one unsigned sum or
+    difference of magnitudes makes them the column arithmetic it already knows.
+    """
+    assert m > 0 and op in "+-"
+    value = c + m if op == "+" else c - m
+    expr = f"{c} {op} {m}"
+    if c >= 0 and (op == "+" or c >= m):
+        steps, got = column_steps(c, op, m)
+        assert got == value
+        return steps, value
+    if op == "-" and c >= 0:  # c < m
+        rule, p, o, q, sign = f"${expr} = -({m} - {c})$.", m, "-", c, -1
+    elif op == "-":  # c < 0
+        rule, p, o, q, sign = f"${expr} = -({-c} + {m})$.", -c, "+", m, -1
+    elif m >= -c:  # c < 0, result >= 0
+        rule, p, o, q, sign = f"${expr} = {m} - {-c}$.", m, "-", -c, 1
+    else:
+        rule, p, o, q, sign = f"${expr} = -({-c} - {m})$.", -c, "-", m, -1
+    steps, got = column_steps(p, o, q)
+    assert sign * got == value
+    return [rule, *steps, f"So ${expr} = {value}$."], value
+
+
+def _primes(n: int) -> list[int]:
+    out, d = [], 2
+    while n > 1:
+        while n % d == 0:
+            out.append(d)
+            n //= d
+        d += 1
+    return out
+
+
+def reduce_steps(num: int, den: int) -> tuple[list[str], str]:
+    """`num/den` in lowest terms, one prime of the denominator at a time, the sign settled first."""
+    assert den != 0
+    if num == 0:
+        return [f"$\\frac{{0}}{{{den}}} = 0$."], "0"
+    steps = []
+    sign = "-" if (num < 0) != (den < 0) else ""
+    p, q = abs(num), abs(den)
+    if num < 0 or den < 0:
+        what = "The signs cancel" if sign == "" else "The fraction is negative"
+        steps.append(f"{what}: $\\frac{{{num}}}{{{den}}} = {sign}\\frac{{{p}}}{{{q}}}$.")
+    for d in _primes(q):
+        if p % d == 0:
+            steps.append(f"Divide the numerator and the denominator by ${d}$: $\\frac{{{p}}}{{{q}}} = \\frac{{{p // d}}}{{{q // d}}}$.")
+            p, q = p // d, q // d
+    result = frac(int(sign + "1") * p, q)
+    if q == 1:
+        steps.append(f"$\\frac{{{p}}}{{1}} = {p}$, so the value is ${result}$.")
+    else:
+        steps.append(f"$\\frac{{{p}}}{{{q}}}$ is in lowest terms, so the value is ${result}$.")
+    assert result == frac(num, den)
+    return steps, result
+
+
 def arithmetic(rng: random.Random) -> Worked:
     """Sums and differences of integers up to three digits, products by one digit."""
-    kind = rng.choice(["add", "sub", "mul"])
+    kind = rng.choice(["+", "-", "*"])
     p = rng.randint(10, 999)
-    if kind == "add":
-        q = rng.randint(10, 999)
-        steps, total = _add_steps(p, q)
-        expr = f"{p} + {q}"
-    elif kind == "sub":
-        q = rng.randint(1, 999)
+    q = rng.randint(10, 999) if kind == "+" else rng.randint(1, 999) if kind == "-" else rng.randint(2, 9)
+    if kind == "-":
         p, q = max(p, q), min(p, q)
-        steps, total = _sub_steps(p, q)
-        expr = f"{p} - {q}"
-    else:
-        q = rng.randint(2, 9)
-        steps, total = _mul_steps(p, q)
-        expr = f"{p} \\times {q}"
-    lead = "We work column by column, starting from the ones."
-    steps = [lead, *steps, f"So ${expr} = {total}$."]
+    steps, total = column_steps(p, kind, q)
+    expr = f"{p} {_OPS[kind]} {q}"
+    steps = ["We work column by column, starting from the ones.", *steps]
     return Worked("arithmetic", f"Compute ${expr}$.", tuple(steps), str(total))
 
 
@@ -262,18 +349,30 @@ def derivative(rng: random.Random) -> Worked:
 
 
 def arithmetic_series(rng: random.Random) -> Worked:
-    """Sums a + (a+d) + ... + l by the formula n(a+l)/2."""
+    """Sums a + (a+d) + ... + l by the formula n(a+l)/2, halving whichever factor is even."""
     a = rng.randint(1, 12)
     d = rng.randint(1, 6)
-    n = rng.randint(4, 12)
+    n = rng.randint(4, 9)
     last = a + (n - 1) * d
     total = n * (a + last) // 2
     assert sp.summation(a + (sp.Symbol("k") - 1) * d, (sp.Symbol("k"), 1, n)) == total
     terms = f"{a} + {a + d} + {a + 2 * d} + \\dots + {last}"
+    add, s = column_steps(last, "+", a)
+    if n % 2 == 0:
+        half = f"Since ${n}$ is even, $\\frac{{{n}}}{{2}} = {n // 2}$ and the sum is ${s} \\times {n // 2}$."
+        mul, got = column_steps(s, "*", n // 2)
+    else:
+        half = f"Since ${n}$ is odd, ${s}$ is even: $\\frac{{{s}}}{{2}} = {s // 2}$ and the sum is ${s // 2} \\times {n}$."
+        mul, got = column_steps(s // 2, "*", n)
+    assert got == total
     steps = (
         f"This is an arithmetic series with first term ${a}$, common difference ${d}$ and last term ${last}$.",
         f"The number of terms is $n = \\frac{{{last} - {a}}}{{{d}}} + 1 = {n}$.",
-        f"The sum is $\\frac{{n(a + l)}}{{2}} = \\frac{{{n} \\cdot {a + last}}}{{2}} = \\frac{{{n * (a + last)}}}{{2}} = {total}$.",
+        f"The sum is $\\frac{{n(a + l)}}{{2}}$ with $a + l = {last} + {a}$.",
+        *add,
+        half,
+        *mul,
+        f"The sum is ${total}$.",
     )
     return Worked("series", f"Compute ${terms}$.", steps, str(total))
 

@@ -2,7 +2,7 @@
 
 One reproducible command (fixed seeds, CPU):
 
-    python -m training.train --out model_server/embedded --minutes 45
+    python -m training.train --out model_server/embedded --minutes 85
 
 The output directory has exactly the layout of a DeepSeekMath checkpoint (config.json with
 LlamaForCausalLM, model.safetensors, tokenizer.json, tokenizer_config.json,
@@ -13,7 +13,10 @@ Why these choices:
   column arithmetic is a sequence of one-digit facts the model can learn;
 - documents are packed into fixed windows separated by EOS/BOS, so no compute goes to padding;
 - bf16 autocast on the CPU (AMX/AVX512-BF16 where present), float32 master weights;
-- training stops at a wall-clock budget, not a step count, and the schedule is laid out for it.
+- training stops at a wall-clock budget, not a step count, and the schedule is laid out for it;
+- the mixture leans towards the families whose solutions are long column arithmetic (linear
+  equations, arithmetic, series): they need the most examples, the short ones are learnt early;
+- windows of 512 tokens hold a whole worked solution, so every step sees the problem it solves.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+FOCUS = "linear=2.5,arithmetic=3,series=1,fractions=1.5,derivative=1,expand=0.6,factor=0.6,quadratic=0.6"
 BOS, EOS = "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"
 
 
@@ -169,17 +173,17 @@ def train(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="model_server/embedded")
-    parser.add_argument("--minutes", type=float, default=45.0)
+    parser.add_argument("--minutes", type=float, default=85.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--vocab", type=int, default=768)
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--layers", type=int, default=6)
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--length", type=int, default=256)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--length", type=int, default=512)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--resume", default=None, help="continue from this checkpoint (keeps its tokenizer)")
-    parser.add_argument("--focus", default="", help="family weights for solutions, e.g. linear=3,arithmetic=2")
+    parser.add_argument("--focus", default=FOCUS, help="family weights for solutions (default %(default)s)")
     parser.add_argument("--warmup", type=int, default=100)
     train(parser.parse_args())
 

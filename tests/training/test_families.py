@@ -1,0 +1,116 @@
+"""The corpus generators: every worked step is right, and the arithmetic is written out digit by digit.
+
+A wrong template would teach the embedded model a wrong fact, so these check the written steps
+themselves (not only the final answers) against plain integer arithmetic.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+import sympy as sp
+
+from training.corpus import documents, instruct_document
+from training.families import FAMILIES, column_steps, place_values, reduce_steps, signed_steps
+
+
+@pytest.mark.parametrize("name", list(FAMILIES))
+def test_every_family_generates_checked_solutions(name: str) -> None:
+    rng = random.Random(7)
+    for _ in range(300):
+        w = FAMILIES[name](rng)  # each generator asserts its own steps with sympy
+        assert w.family == name and w.answer and w.steps
+
+
+def test_every_equation_written_in_a_solution_holds() -> None:
+    """Each `$p op q = r$` with plain integers in any solution is true arithmetic."""
+    fact = re.compile(r"\$(-?\d+) ([-+]|\\times) (\d+)(?: \+ (\d+))? = (-?\d+)\$")
+    rng = random.Random(11)
+    checked = 0
+    for name, gen in FAMILIES.items():
+        for _ in range(200):
+            for step in gen(rng).steps:
+                for a, op, b, carry, r in fact.findall(step):
+                    value = int(a) * int(b) if op == "\\times" else int(a) + int(b) if op == "+" else int(a) - int(b)
+                    assert value + int(carry or 0) == int(r), (name, step)
+                    checked += 1
+    assert checked > 1000
+
+
+def test_column_subtraction_writes_every_borrow() -> None:
+    steps, value = column_steps(760, "-", 11)
+    assert value == 749
+    assert steps == [
+        "In place values, $760 = 700 + 60 + 0$ and $11 = 10 + 1$.",
+        "Ones: $0 < 1$, borrow 1: $10 - 1 = 9$.",
+        "Tens: $6 - 1 = 5$ after the borrow, $5 - 1 = 4$.",
+        "Hundreds: $7 - 0 = 7$.",
+        "So $760 - 11 = 749$.",
+    ]
+
+
+def test_column_multiplication_carries_into_a_new_digit() -> None:
+    steps, value = column_steps(526, "*", 4)
+    assert value == 2104
+    assert steps[-2:] == ["Write the final carry 2.", "So $526 \\times 4 = 2104$."]
+    assert place_values(526) == "526 = 500 + 20 + 6"
+
+
+@pytest.mark.parametrize(
+    ("c", "op", "m", "rule"),
+    [
+        (-1, "-", 17, "$-1 - 17 = -(1 + 17)$."),
+        (2, "-", 9, "$2 - 9 = -(9 - 2)$."),
+        (-11, "+", 19, "$-11 + 19 = 19 - 11$."),
+        (-40, "+", 16, "$-40 + 16 = -(40 - 16)$."),
+        (91, "+", 19, None),
+    ],
+)
+def test_signed_sums_reduce_to_one_unsigned_column_sum(c: int, op: str, m: int, rule: str | None) -> None:
+    steps, value = signed_steps(c, op, m)
+    assert value == (c + m if op == "+" else c - m)
+    assert steps[-1].endswith(f"= {value}$.")
+    if rule:
+        assert steps[0] == rule
+
+
+def test_every_signed_sum_in_range_is_right() -> None:
+    for c in range(-60, 200, 7):
+        for m in range(1, 40):
+            for op in "+-":
+                assert signed_steps(c, op, m)[1] == (c + m if op == "+" else c - m)
+
+
+@pytest.mark.parametrize(
+    ("num", "den", "answer"),
+    [(-22, -8, "\\frac{11}{4}"), (-18, 6, "-3"), (50, 12, "\\frac{25}{6}"), (0, -7, "0"), (144, 12, "12"), (9, 2, "\\frac{9}{2}")],
+)
+def test_fractions_are_reduced_one_prime_at_a_time(num: int, den: int, answer: str) -> None:
+    steps, got = reduce_steps(num, den)
+    assert got == answer
+    assert sp.sympify(got.replace("\\frac{", "(").replace("}{", ")/(").replace("}", ")")) == sp.Rational(num, den)
+    for step in steps:  # every written division keeps the value
+        for p, q, p2, q2 in re.findall(r"\\frac\{(\d+)\}\{(\d+)\} = \\frac\{(\d+)\}\{(\d+)\}", step):
+            assert sp.Rational(int(p), int(q)) == sp.Rational(int(p2), int(q2))
+
+
+def test_the_mixture_weights_shift_the_families() -> None:
+    def share(weights: dict[str, float] | None) -> float:
+        stream = documents(3, weights)
+        docs = [next(stream) for _ in range(2000)]
+        return sum("Solve for $x$" in d for d in docs) / len(docs)
+
+    assert share({"linear": 4.0}) > 2 * share(None)
+
+
+def test_the_shipped_tokenizer_splits_digits_one_by_one() -> None:
+    from transformers import PreTrainedTokenizerFast
+
+    tok = PreTrainedTokenizerFast.from_pretrained("model_server/embedded")
+    w = FAMILIES["arithmetic"](random.Random(1))
+    ids = tok(instruct_document(w), add_special_tokens=False)["input_ids"]
+    pieces = [tok.decode([i]) for i in ids]
+    assert all(len(p.strip()) <= 1 or not any(ch.isdigit() for ch in p) for p in pieces)
+    assert "".join(pieces) == instruct_document(w)
