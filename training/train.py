@@ -2,7 +2,7 @@
 
 One reproducible command (fixed seeds, CPU):
 
-    python -m training.train --out model_server/embedded --minutes 85
+    python -m training.train --out model_server/embedded --minutes 82
 
 The output directory has exactly the layout of a DeepSeekMath checkpoint (config.json with
 LlamaForCausalLM, model.safetensors, tokenizer.json, tokenizer_config.json,
@@ -173,7 +173,7 @@ def train(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="model_server/embedded")
-    parser.add_argument("--minutes", type=float, default=85.0)
+    parser.add_argument("--minutes", type=float, default=82.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--vocab", type=int, default=768)
     parser.add_argument("--hidden", type=int, default=256)
