@@ -40,8 +40,8 @@ def test_bad_flag_names_it(server: RunningServer) -> None:
 
 
 def test_embedded_model_beats_the_accuracy_floor(server: RunningServer) -> None:
-    """A random-weight model scores 0 here; the floor is far below what the shipped model reaches."""
-    r = run(server, "-m", "training.evaluate", "--per-family", "4", "--align", "12", "--min-accuracy", "0.5", timeout=600)
+    """A random-weight model scores 0 here; the floor is the 70% the issue sets, the shipped model reaches about 90%."""
+    r = run(server, "-m", "training.evaluate", "--per-family", "4", "--align", "12", "--min-accuracy", "0.7", timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "overall" in r.stdout and "align next" in r.stdout
 
