@@ -104,6 +104,7 @@ def linear_equation(rng: random.Random) -> Worked:
 
 
 _PLACES = ["ones", "tens", "hundreds", "thousands"]
+_OPS = {"+": "+", "-": "-", "*": "\\times"}
 
 
 def place_values(n: int) -> str:
@@ -194,9 +195,6 @@ def column_steps(p: int, op: str, q: int) -> tuple[list[str], int]:
     lead = f"In place values, ${place_values(p)}$" + (f" and ${place_values(q)}$." if op != "*" else ".")
     steps, value = _add_steps(p, q) if op == "+" else _sub_steps(p, q) if op == "-" else _mul_steps(p, q)
     return [lead, *steps, f"So ${p} {_OPS[op]} {q} = {value}$."], value
-
-
-_OPS = {"+": "+", "-": "-", "*": "\\times"}
 
 
 def signed_steps(c: int, op: str, m: int) -> tuple[list[str], int]:
