@@ -116,24 +116,26 @@ def place_values(n: int) -> str:
     return f"{n} = " + " + ".join(parts)
 
 
-def _add_steps(p: int, q: int) -> tuple[list[str], int]:
-    """Column addition, ones first, every carry written down."""
-    da, db = str(p)[::-1], str(q)[::-1]
+def _carry_steps(facts: list[tuple[str, int]]) -> tuple[list[str], int]:
+    """Columns ones first: each one-digit fact (its text, its value) plus the carry in; one digit written, the rest carried."""
     carry, digits, steps = 0, [], []
-    for i in range(max(len(da), len(db))):
-        x = int(da[i]) if i < len(da) else 0
-        y = int(db[i]) if i < len(db) else 0
-        s = x + y + carry
+    for i, (fact, value) in enumerate(facts):
+        s = value + carry
         extra = f" + {carry}" if carry else ""
-        new_carry = s // 10
-        note = f", write {s % 10}, carry {new_carry}" if new_carry else f", write {s}"
-        steps.append(f"{_PLACES[i].capitalize()}: ${x} + {y}{extra} = {s}${note}.")
+        carry = s // 10
+        note = f", write {s % 10}, carry {carry}" if carry else f", write {s}"
+        steps.append(f"{_PLACES[i].capitalize()}: ${fact}{extra} = {s}${note}.")
         digits.append(s % 10)
-        carry = new_carry
     if carry:
         digits.append(carry)
         steps.append(f"Write the final carry {carry}.")
-    total = int("".join(map(str, reversed(digits))))
+    return steps, int("".join(map(str, reversed(digits))))
+
+
+def _add_steps(p: int, q: int) -> tuple[list[str], int]:
+    """Column addition, ones first, every carry written down."""
+    da, db = str(p)[::-1].ljust(len(str(q)), "0"), str(q)[::-1].ljust(len(str(p)), "0")
+    steps, total = _carry_steps([(f"{x} + {y}", int(x) + int(y)) for x, y in zip(da, db, strict=True)])
     assert sp.Integer(p) + sp.Integer(q) == total
     return steps, total
 
@@ -164,19 +166,7 @@ def _sub_steps(p: int, q: int) -> tuple[list[str], int]:
 
 def _mul_steps(p: int, d: int) -> tuple[list[str], int]:
     """Column multiplication by one digit, ones first, every carry written down."""
-    carry, digits, steps = 0, [], []
-    for i, ch in enumerate(str(p)[::-1]):
-        x = int(ch)
-        s = x * d + carry
-        extra = f" + {carry}" if carry else ""
-        new_carry = s // 10
-        note = f", write {s % 10}, carry {new_carry}" if new_carry else f", write {s}"
-        steps.append(f"{_PLACES[i].capitalize()}: ${x} \\times {d}{extra} = {s}${note}.")
-        digits.append(s % 10)
-        carry = new_carry
-    if carry:
-        steps.append(f"Write the final carry {carry}.")
-    total = int((str(carry) if carry else "") + "".join(map(str, reversed(digits))))
+    steps, total = _carry_steps([(f"{x} \\times {d}", int(x) * d) for x in str(p)[::-1]])
     assert sp.Integer(p) * d == total
     return steps, total
 
