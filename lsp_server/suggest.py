@@ -48,10 +48,12 @@ def cursor_index(doc: TextDocument, line: int, character: int) -> int:
     letters such as 𝔽 or 𝒪 count two; used as an index, they would shift the cursor to the right.
     Columns past the end stay past it (the context clamps them).
     """
-    lines = doc.lines
+    if doc.source.isascii():  # O(1) in CPython: the common case costs nothing per keystroke
+        return character
+    lines = doc.source.split("\n", line + 1)  # split as the context does, and only up to the cursor
     if not 0 <= line < len(lines) or lines[line].isascii():
         return character
-    text = lines[line].rstrip("\r\n")
+    text = lines[line].rstrip("\r")
     if character >= doc.position_codec.client_num_units(text):
         return len(text)
     return doc.position_codec.position_from_client_units([text], types.Position(line=0, character=character)).character
