@@ -4,6 +4,8 @@ The first request (or `initialized`) starts the connection: find or spawn the sh
 (or use the `serverUrl` setting), then wait for its model to load, with work-done progress in
 the editor meanwhile. If it cannot be reached, the user gets one `window/showMessage` that says
 what to do; later requests try again (at most every few seconds) and the server keeps serving.
+A process that goes away mid-request (killed, out of memory) is reported once (`lost`), and the
+next request finds or starts a new one: no restart of the editor.
 """
 
 from __future__ import annotations
@@ -53,6 +55,13 @@ class ModelGateway:
             attempt = self._connecting = asyncio.ensure_future(self._connect())
         # shield: a cancelled completion must not abort the shared connection attempt
         return await asyncio.shield(attempt)
+
+    def lost(self, exc: ClientError) -> None:
+        """The model process went away during a request: say so once, reconnect on the next request."""
+        self.reset()
+        self._set_state("error", str(exc).splitlines()[0])
+        self._warned = False  # this is news: show it even if an earlier failure was shown
+        self._warn(str(exc))
 
     def reset(self) -> None:
         """Forget the connection (the serverUrl setting changed, or the process went away)."""
@@ -130,6 +139,6 @@ class ModelGateway:
             self._warned = True
             self.server.window_show_message(types.ShowMessageParams(
                 types.MessageType.Error,
-                f"mathassist cannot reach its model process: {message} It will retry on the next request; "
+                f"mathassist: {message.rstrip('.')}. It will retry on the next request; "
                 "check `mathassist status` in a terminal or the mathassist.serverUrl setting.",
             ))

@@ -117,8 +117,8 @@ class Suggester:
             async with client.stream(prompt.text, params) as deltas:
                 async for d in deltas:
                     raw += d.text
-        except ServerUnavailable:
-            self.server.gateway.reset()
+        except ServerUnavailable as exc:
+            self.server.gateway.lost(exc)
             raise
         return postprocess(raw, ctx)
 
@@ -134,8 +134,8 @@ class Suggester:
         client = await self.server.gateway.client()
         try:
             completion = await client.complete(prompt.text, params, logprobs=True)
-        except ServerUnavailable:
-            self.server.gateway.reset()
+        except ServerUnavailable as exc:
+            self.server.gateway.lost(exc)
             raise
         seen: dict[str, ProofStep] = {}
         for choice in completion.choices:

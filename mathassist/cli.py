@@ -133,6 +133,7 @@ def _stop() -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from model_server.client import ClientError
+    from model_server.discovery import RuntimeDirError
 
     args = _parser().parse_args(argv)
     try:
@@ -147,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from lsp_server.server import run_stdio
 
         return run_stdio()
-    except ClientError as exc:
+    except (ClientError, RuntimeDirError) as exc:
         print(f"mathassist {args.command}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -12,9 +12,12 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["DEFAULT_MAX_SAMPLES", "InvalidParameter", "SamplingParams"]
+__all__ = ["DEFAULT_MAX_SAMPLES", "MAX_STOPS", "MAX_STOP_CHARS", "SEED_MAX", "SEED_MIN", "InvalidParameter", "SamplingParams"]
 
 DEFAULT_MAX_SAMPLES = 16
+MAX_STOPS = 16
+MAX_STOP_CHARS = 256
+SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1  # a 64-bit integer, as OpenAI and vLLM take it
 
 
 class InvalidParameter(ValueError):
@@ -103,7 +106,10 @@ class SamplingParams:
                 raise InvalidParameter(shown["samples"], f"{shown['samples']} must be between 1 and {max_samples}, got {s}")
             out["samples"] = s
         if "seed" in given:
-            out["seed"] = _integer(shown["seed"], given["seed"])
+            seed = _integer(shown["seed"], given["seed"])
+            if not SEED_MIN <= seed <= SEED_MAX:
+                raise InvalidParameter(shown["seed"], f"{shown['seed']} must be a 64-bit integer, between {SEED_MIN} and {SEED_MAX}, got {seed}")
+            out["seed"] = seed
         if "stop" in given:
             out["stop"] = _stops(shown["stop"], given["stop"])
         return cls(**out)
@@ -124,6 +130,8 @@ def _stops(name: str, value: Any) -> tuple[str, ...]:
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list | tuple) or not all(isinstance(s, str) and s for s in items):
         raise InvalidParameter(name, f"{name} must be a non-empty string or a list of them")
-    if len(items) > 16:
-        raise InvalidParameter(name, f"{name} takes at most 16 strings, got {len(items)}")
+    if len(items) > MAX_STOPS:
+        raise InvalidParameter(name, f"{name} takes at most {MAX_STOPS} strings, got {len(items)}")
+    if any(len(s) > MAX_STOP_CHARS for s in items):
+        raise InvalidParameter(name, f"{name} strings may be at most {MAX_STOP_CHARS} characters long")
     return tuple(items)

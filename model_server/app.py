@@ -25,7 +25,8 @@ from starlette.routing import Route
 
 from model_server import api
 from model_server.engine import Engine, Event, Request
-from model_server.errors import RequestError
+from model_server.errors import BodyTooLarge, RequestError
+from model_server.openapi import openapi_schema
 
 __all__ = ["ServerState", "create_app"]
 
@@ -107,9 +108,15 @@ def create_app(state: ServerState) -> Starlette:
     async def status(request: HttpRequest) -> Response:
         return JSONResponse(_status(state))
 
+    async def openapi(request: HttpRequest) -> Response:
+        if state.engine is None:
+            return JSONResponse(openapi_schema(state.version, state.max_samples, None))
+        loaded = state.engine.loaded
+        return JSONResponse(openapi_schema(state.version, state.max_samples, loaded.context_length, loaded.vocab_size))
+
     def completions(chat: bool) -> Callable[[HttpRequest], Awaitable[Response]]:
         async def handler(request: HttpRequest) -> Response:
-            body = api.parse_json(await request.body())
+            body = api.parse_json(await _read_body(request))
             parsed = api.parse_request(body, chat, state.max_samples)
             if parsed.model is not None and parsed.model != state.model:
                 return _error(404, f"the model {parsed.model!r} is not served here; this process serves {state.model!r}", "not_found_error", "model")
@@ -118,7 +125,11 @@ def create_app(state: ServerState) -> Starlette:
             except _NotReady as exc:
                 return _error(503, exc.message, "unavailable_error", headers={"Retry-After": "2"})
             tok = engine.loaded.tokenizer
-            ids = parsed.prompt if isinstance(parsed.prompt, list) else tok(parsed.prompt)["input_ids"]
+            if isinstance(parsed.prompt, list):
+                api.check_token_ids(parsed.prompt, engine.loaded.vocab_size)
+                ids = parsed.prompt
+            else:
+                ids = tok(parsed.prompt)["input_ids"]
             req = engine.submit(ids, parsed.params, ignore_eos=parsed.ignore_eos)
             if parsed.stream:
                 return StreamingResponse(_stream(engine, req, parsed.chat, state.model), media_type="text/event-stream")
@@ -128,6 +139,7 @@ def create_app(state: ServerState) -> Starlette:
 
     routes = [
         Route("/health", guarded(health, auth=False)),
+        Route("/openapi.json", guarded(openapi, auth=False)),
         Route("/v1/models", guarded(models)),
         Route("/metrics", guarded(metrics)),
         Route("/status", guarded(status)),
@@ -135,6 +147,20 @@ def create_app(state: ServerState) -> Starlette:
         Route("/v1/chat/completions", guarded(completions(True)), methods=["POST"]),
     ]
     return Starlette(routes=routes)
+
+
+async def _read_body(request: HttpRequest) -> bytes:
+    """The body, refused with 413 as soon as it is known to be over the limit (not read to the end)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > api.MAX_BODY_BYTES:
+        raise BodyTooLarge(f"the request body has {declared} bytes; at most {api.MAX_BODY_BYTES} are accepted", None)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > api.MAX_BODY_BYTES:
+            raise BodyTooLarge(f"the request body is over {api.MAX_BODY_BYTES} bytes, the most accepted", None)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class _NotReady(Exception):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import logging
 import secrets
 import threading
@@ -54,7 +55,12 @@ class Event:
 
 
 class Request:
-    """A submitted generation; iterate `events()` on the event loop that submitted it."""
+    """A submitted generation; iterate `events()` on the event loop that submitted it.
+
+    The send buffer is bounded: events that a slow reader has not taken yet are merged per
+    sample (their texts joined), so a client that stops reading holds at most one pending event
+    per sample however long the batch runs on, and never holds the batch back.
+    """
 
     def __init__(self, prompt_ids: list[int], params: SamplingParams, loop: asyncio.AbstractEventLoop,
                  ignore_eos: bool = False) -> None:
@@ -66,27 +72,40 @@ class Request:
         self.cancelled = threading.Event()
         self.error: str | None = None
         self._loop = loop
-        self._queue: asyncio.Queue[list[Event] | None] = asyncio.Queue()
+        self._pending: dict[int, Event] = {}
+        self._ready = asyncio.Event()
         self._open = params.samples
 
     def deliver(self, events: list[Event]) -> None:
         """Called from the engine thread."""
-        self._loop.call_soon_threadsafe(self._queue.put_nowait, events)
+        self._loop.call_soon_threadsafe(self._push, events)
 
     def fail(self, message: str) -> None:
+        """Called from the engine thread; the reader sees what came before, then the error."""
+        self._loop.call_soon_threadsafe(self._fail, message)
+
+    def _fail(self, message: str) -> None:
         self.error = message
-        self._loop.call_soon_threadsafe(self._queue.put_nowait, None)
+        self._ready.set()
+
+    def _push(self, events: list[Event]) -> None:
+        for ev in events:
+            old = self._pending.get(ev.index)
+            self._pending[ev.index] = ev if old is None else dataclasses.replace(ev, text=old.text + ev.text)
+        self._ready.set()
 
     async def events(self) -> AsyncIterator[Event]:
         """Events until every sample has finished; raises RuntimeError if the engine failed."""
         while self._open > 0:
-            batch = await self._queue.get()
-            if batch is None:
-                raise RuntimeError(self.error or "the engine failed")
+            await self._ready.wait()
+            self._ready.clear()
+            batch, self._pending = list(self._pending.values()), {}
             for ev in batch:
                 if ev.finish_reason is not None:
                     self._open -= 1
                 yield ev
+            if self.error is not None and not self._pending:
+                raise RuntimeError(self.error)
 
 
 @dataclass
@@ -233,7 +252,7 @@ class Engine:
             gen = None
             if p.temperature > 0:
                 gen = torch.Generator(device=device)
-                gen.manual_seed(seed + i)
+                gen.manual_seed((seed + i) % 2**64)  # any 64-bit seed, negative ones too, as torch takes it
             rows.append(_Row(req, i, gen, StopText(p.stop)))
         n, length = p.samples, len(req.prompt_ids)
         self._merge(cache, torch.ones(n, length, dtype=torch.long, device=device),

@@ -4,12 +4,13 @@
     ├── ModelLoadError      the model could not be found, read or placed (message says what to do)
     └── RequestError        a request the engine must refuse; carries the HTTP status and field
         ├── PromptTooLong   prompt plus max_tokens exceed the model's context (400)
+        ├── BodyTooLarge    the request body is over the size limit (413)
         └── QueueFull       too many requests waiting (429, with Retry-After)
 """
 
 from __future__ import annotations
 
-__all__ = ["MathassistServerError", "ModelLoadError", "PromptTooLong", "QueueFull", "RequestError"]
+__all__ = ["BodyTooLarge", "MathassistServerError", "ModelLoadError", "PromptTooLong", "QueueFull", "RequestError"]
 
 
 class MathassistServerError(Exception):
@@ -33,6 +34,12 @@ class RequestError(MathassistServerError):
 
 class PromptTooLong(RequestError):
     """The prompt (with the tokens asked for) does not fit the model's context."""
+
+
+class BodyTooLarge(RequestError):
+    """The request body is larger than the server reads."""
+
+    status = 413
 
 
 class QueueFull(RequestError):

@@ -35,6 +35,11 @@ class LoadedModel:
     dtype: str
     context_length: int
 
+    @property
+    def vocab_size(self) -> int:
+        """Token ids below this name a token of both the tokenizer and the embedding."""
+        return min(len(self.tokenizer), int(self.model.config.vocab_size))
+
 
 def cuda_available() -> bool:
     import torch

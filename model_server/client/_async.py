@@ -12,9 +12,9 @@ import httpx
 
 from mathcore.sampling import SamplingParams
 from model_server.client._connect import find_endpoint, wait_ready
-from model_server.client._errors import ClientError, ServerUnavailable
+from model_server.client._errors import ClientError
 from model_server.client._sync import TIMEOUT
-from model_server.client._wire import DONE, Completion, Delta, Endpoint, body_for, completion_from, error_for, parse_sse
+from model_server.client._wire import DONE, Completion, Delta, Endpoint, body_for, completion_from, error_for, parse_sse, unreachable
 
 __all__ = ["AsyncClient"]
 
@@ -41,8 +41,7 @@ class AsyncClient:
         try:
             r = await self._http.request(method, path, **kw)
         except httpx.TransportError as exc:
-            raise ServerUnavailable(f"the model process at {self.endpoint.url} is not reachable ({exc}); "
-                                    "run `mathassist status`, or check MATHASSIST_URL") from exc
+            raise unreachable(self.endpoint, exc, streaming=not isinstance(exc, httpx.ConnectError)) from exc
         if r.status_code >= 400:
             raise error_for(r.status_code, r.text, dict(r.headers), self.endpoint.url)
         return r
@@ -80,7 +79,7 @@ class AsyncClient:
                     raise error_for(r.status_code, r.text, dict(r.headers), self.endpoint.url)
                 yield _deltas(r)
         except httpx.TransportError as exc:
-            raise ServerUnavailable(f"lost the model process at {self.endpoint.url} ({exc}); run `mathassist status`") from exc
+            raise unreachable(self.endpoint, exc, streaming=not isinstance(exc, httpx.ConnectError)) from exc
 
 
 async def _deltas(r: httpx.Response) -> AsyncIterator[Delta]:

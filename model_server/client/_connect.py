@@ -3,12 +3,15 @@
 Order: `MATHASSIST_URL` (an external OpenAI-compatible server; never spawned), else the process
 that `server.json` announces if it answers, else spawn one. Spawning happens under a file lock in
 the runtime folder and re-checks after taking it, so any number of clients that start at once
-make one process. Waiting for the model to finish loading is separate (`wait_ready`), so a front
-end can show progress meanwhile.
+make one process. A stale `server.json` (its process killed, crashed, or its pid now another
+program's, or a corrupt file) is removed under the same lock and replaced by a new process.
+Waiting for the model to finish loading is separate (`wait_ready`), so a front end can show
+progress meanwhile.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -21,10 +24,21 @@ from filelock import FileLock, Timeout
 
 from model_server.client._errors import ModelLoadFailed, ServerUnavailable
 from model_server.client._wire import Endpoint
-from model_server.discovery import ServerInfo, pid_alive, read_info, runtime_dir
+from model_server.discovery import (
+    RuntimeDirError,
+    ServerInfo,
+    info_path,
+    pid_alive,
+    process_state,
+    read_info,
+    remove_corrupt,
+    remove_info,
+    runtime_dir,
+)
 
 __all__ = ["find_endpoint", "spawn_command", "wait_ready"]
 
+log = logging.getLogger(__name__)
 SPAWN_TIMEOUT_S = 60.0
 STARTUP_GRACE_S = 30.0
 EXTERNAL_CONNECT_S = 2.0
@@ -32,8 +46,12 @@ DEFAULT_IDLE_TIMEOUT_S = 1800
 
 
 def _answers(info: ServerInfo) -> bool:
-    """Alive and answering; a process that announced itself moments ago counts while it starts."""
-    if not pid_alive(info.pid):
+    """Alive, ours and answering; a process that announced itself moments ago counts while it starts.
+
+    The process binds its port before it writes server.json, so a live model process that refuses
+    connections after the grace period is as stale as a dead one.
+    """
+    if process_state(info.pid) != "alive":
         return False
     try:
         return httpx.get(f"{info.url}/health", timeout=5.0).status_code in (200, 503)
@@ -51,9 +69,14 @@ def spawn_command(model: str | None = None) -> list[str]:
 def _spawn(model: str | None) -> ServerInfo:
     folder = runtime_dir()
     log_path = folder / "server.log"
-    with open(log_path, "ab") as log:
+    try:
+        log_file = open(log_path, "ab")  # noqa: SIM115 - closed below, once the child has its copy
+    except OSError as exc:
+        raise RuntimeDirError(f"cannot write {log_path} ({exc.strerror or exc}); make the folder writable, free some space, "
+                              "or set MATHASSIST_RUNTIME_DIR to another folder") from exc
+    with log_file:
         proc = subprocess.Popen(
-            spawn_command(model), stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+            spawn_command(model), stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file, start_new_session=True
         )
     deadline = time.monotonic() + SPAWN_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -75,6 +98,13 @@ def find_endpoint(spawn: bool = True, model: str | None = None) -> Endpoint:
     url = os.environ.get("MATHASSIST_URL")
     if url:
         return Endpoint(url.rstrip("/").removesuffix("/v1"), os.environ.get("MATHASSIST_API_KEY"), None, external=True)
+    try:
+        return _local_endpoint(spawn, model)
+    except RuntimeDirError as exc:
+        raise ServerUnavailable(str(exc)) from exc
+
+
+def _local_endpoint(spawn: bool, model: str | None) -> Endpoint:
     info = read_info()
     if info is not None and _answers(info):
         return Endpoint(info.url, info.token, info.model, pid=info.pid)
@@ -86,10 +116,20 @@ def find_endpoint(spawn: bool = True, model: str | None = None) -> Endpoint:
         with lock.acquire(timeout=SPAWN_TIMEOUT_S + 5):
             info = read_info()
             if info is None or not _answers(info):
+                _forget_stale(info)
                 info = _spawn(model)
     except Timeout as exc:
         raise ServerUnavailable(f"another client has held {lock.lock_file} for over a minute; remove it if no mathassist is starting") from exc
     return Endpoint(info.url, info.token, info.model, pid=info.pid)
+
+
+def _forget_stale(info: ServerInfo | None) -> None:
+    """Withdraw an announcement nobody answers behind (called under the spawn lock)."""
+    if info is None:
+        remove_corrupt()
+        return
+    log.warning("the model process announced in %s (pid %d) is gone; starting a new one", info_path(), info.pid)
+    remove_info(info.pid)
 
 
 def wait_ready(endpoint: Endpoint, timeout: float = 600.0, on_wait: Callable[[str], None] | None = None) -> dict[str, object]:
@@ -111,7 +151,8 @@ def wait_ready(endpoint: Endpoint, timeout: float = 600.0, on_wait: Callable[[st
         except httpx.HTTPError as exc:
             last_error = str(exc)
             if endpoint.pid is not None and not pid_alive(endpoint.pid):
-                raise ServerUnavailable(f"the model process (pid {endpoint.pid}) exited; see {runtime_dir() / 'server.log'}") from exc
+                raise ServerUnavailable(f"the model process (pid {endpoint.pid}) exited while starting; see {runtime_dir() / 'server.log'} "
+                                        "(the next request starts a new one)") from exc
             if endpoint.external and time.monotonic() > started + EXTERNAL_CONNECT_S:
                 raise ServerUnavailable(f"nothing answers at {endpoint.url} ({exc}); check MATHASSIST_URL or the serverUrl setting") from exc
         time.sleep(0.2)

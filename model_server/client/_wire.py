@@ -17,9 +17,10 @@ from model_server.client._errors import (
     ClientError,
     Overloaded,
     ServerError,
+    ServerUnavailable,
 )
 
-__all__ = ["Choice", "Completion", "Delta", "Endpoint", "body_for", "completion_from", "error_for", "parse_sse"]
+__all__ = ["Choice", "Completion", "Delta", "Endpoint", "body_for", "completion_from", "error_for", "parse_sse", "unreachable"]
 
 DONE = object()
 
@@ -131,6 +132,18 @@ def error_for(status: int, text: str, headers: dict[str, str], url: str) -> Clie
     if status >= 500:
         return ServerError(f"the model process failed: {message}")
     return BadRequest(message, param)
+
+
+def unreachable(endpoint: Endpoint, exc: Exception, streaming: bool) -> ServerUnavailable:
+    """One line for a connection that failed (before a response) or broke (while streaming)."""
+    if endpoint.external:
+        what = "stopped answering while generating" if streaming else "is not reachable"
+        return ServerUnavailable(f"the server at {endpoint.url} {what} ({exc}); check MATHASSIST_URL or the serverUrl setting")
+    if streaming:
+        return ServerUnavailable(f"the model process at {endpoint.url} stopped while generating (killed, out of memory, or crashed; "
+                                 "see server.log in the runtime folder); the next request starts a new one")
+    return ServerUnavailable(f"the model process at {endpoint.url} is not reachable ({exc}); the next request starts a new one, "
+                             "or run `mathassist status`")
 
 
 def parse_sse(line: str) -> Delta | object | None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import torch
 
 from mathcore.sampling import SamplingParams
+from model_server.engine import Event, Request
 from model_server.sampler import sample_rows
 from model_server.textstream import StopText
 
@@ -51,3 +54,28 @@ def test_top_p_keeps_the_smallest_nucleus() -> None:
     p = SamplingParams(temperature=1.0, top_p=0.5)
     seen = {sample_rows(logits, [p], [torch.Generator().manual_seed(s)])[0][0] for s in range(50)}
     assert seen == {0}
+
+
+def test_vanishing_temperature_and_top_p_are_greedy_not_nan() -> None:
+    """Found by the API fuzz: 5e-324 used to overflow the logits into NaN probabilities (a 500)."""
+    logits = torch.tensor([[0.0, 3.0, 1.0, 2.0]])
+    for p in (SamplingParams(temperature=5e-324), SamplingParams(temperature=1.0, top_p=5e-324)):
+        tokens, _ = sample_rows(logits, [p], [torch.Generator().manual_seed(0)])
+        assert tokens == [1]
+
+
+def test_a_reader_that_does_not_read_holds_one_merged_event_per_sample() -> None:
+    async def scenario() -> tuple[int, list[Event]]:
+        req = Request([1, 2], SamplingParams(samples=2), asyncio.get_running_loop())
+        for i in range(1000):  # the engine thread keeps delivering; nobody reads
+            req.deliver([Event(0, "a"), Event(1, "b", "length" if i == 999 else None)])
+        req.deliver([Event(0, "!", "stop")])
+        await asyncio.sleep(0)  # let the loop run the deliveries
+        held = len(req._pending)
+        return held, [ev async for ev in req.events()]
+
+    held, events = asyncio.run(scenario())
+    assert held == 2
+    texts = {ev.index: ev.text for ev in events}
+    assert texts == {0: "a" * 1000 + "!", 1: "b" * 1000}
+    assert {ev.index: ev.finish_reason for ev in events} == {0: "stop", 1: "length"}
