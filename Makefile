@@ -41,6 +41,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.overhead
 	$(BIN)/python -m bench.batching
 	$(BIN)/python -m bench.keystrokes
+	$(BIN)/python -m bench.hardening
 
 vsix:
 	scripts/vscode-e2e-setup.sh

@@ -21,6 +21,7 @@ class Server:
     url: str
     token: str
     runtime_dir: Path
+    pid: int
 
     @property
     def headers(self) -> dict[str, str]:
@@ -54,7 +55,7 @@ def model_process(model: str = "embedded", *extra: str) -> Iterator[Server]:
                 time.sleep(0.1)
             else:
                 raise RuntimeError("the model process did not start")
-            yield Server(info["url"], info["token"], Path(tmp))
+            yield Server(info["url"], info["token"], Path(tmp), info["pid"])
         finally:
             proc.terminate()
             proc.wait(timeout=30)

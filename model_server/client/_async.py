@@ -41,7 +41,7 @@ class AsyncClient:
         try:
             r = await self._http.request(method, path, **kw)
         except httpx.TransportError as exc:
-            raise unreachable(self.endpoint, exc, streaming=not isinstance(exc, httpx.ConnectError)) from exc
+            raise unreachable(self.endpoint, exc, connected=not isinstance(exc, httpx.ConnectError)) from exc
         if r.status_code >= 400:
             raise error_for(r.status_code, r.text, dict(r.headers), self.endpoint.url)
         return r
@@ -79,7 +79,7 @@ class AsyncClient:
                     raise error_for(r.status_code, r.text, dict(r.headers), self.endpoint.url)
                 yield _deltas(r)
         except httpx.TransportError as exc:
-            raise unreachable(self.endpoint, exc, streaming=not isinstance(exc, httpx.ConnectError)) from exc
+            raise unreachable(self.endpoint, exc, connected=not isinstance(exc, httpx.ConnectError)) from exc
 
 
 async def _deltas(r: httpx.Response) -> AsyncIterator[Delta]:

@@ -46,7 +46,7 @@ class Client:
         try:
             r = self._http.request(method, path, **kw)
         except httpx.TransportError as exc:
-            raise unreachable(self.endpoint, exc, streaming=not isinstance(exc, httpx.ConnectError)) from exc
+            raise unreachable(self.endpoint, exc, connected=not isinstance(exc, httpx.ConnectError)) from exc
         if r.status_code >= 400:
             raise error_for(r.status_code, r.text, dict(r.headers), self.endpoint.url)
         return r
@@ -89,7 +89,7 @@ class Client:
                     raise error_for(r.status_code, r.text, dict(r.headers), self.endpoint.url)
                 yield _deltas(r)
         except httpx.TransportError as exc:
-            raise unreachable(self.endpoint, exc, streaming=not isinstance(exc, httpx.ConnectError)) from exc
+            raise unreachable(self.endpoint, exc, connected=not isinstance(exc, httpx.ConnectError)) from exc
 
 
 def _deltas(r: httpx.Response) -> Iterator[Delta]:

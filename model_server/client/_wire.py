@@ -134,13 +134,13 @@ def error_for(status: int, text: str, headers: dict[str, str], url: str) -> Clie
     return BadRequest(message, param)
 
 
-def unreachable(endpoint: Endpoint, exc: Exception, streaming: bool) -> ServerUnavailable:
-    """One line for a connection that failed (before a response) or broke (while streaming)."""
+def unreachable(endpoint: Endpoint, exc: Exception, connected: bool) -> ServerUnavailable:
+    """One line for a connection that could not be made, or that broke after it was made."""
     if endpoint.external:
-        what = "stopped answering while generating" if streaming else "is not reachable"
+        what = "stopped answering" if connected else "is not reachable"
         return ServerUnavailable(f"the server at {endpoint.url} {what} ({exc}); check MATHASSIST_URL or the serverUrl setting")
-    if streaming:
-        return ServerUnavailable(f"the model process at {endpoint.url} stopped while generating (killed, out of memory, or crashed; "
+    if connected:
+        return ServerUnavailable(f"the model process at {endpoint.url} stopped (killed, out of memory, or crashed; "
                                  "see server.log in the runtime folder); the next request starts a new one")
     return ServerUnavailable(f"the model process at {endpoint.url} is not reachable ({exc}); the next request starts a new one, "
                              "or run `mathassist status`")
