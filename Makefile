@@ -1,6 +1,6 @@
 # `make run`: set up .venv and solve a sample problem on the embedded model (offline, CPU);
 # PROBLEM is used as written ($(value ...)), so its $ signs reach the model untouched.
-# `make test`: set up .venv with the dev tools and run the whole test suite.
+# `make test`: set up .venv with the dev tools and run the whole test suite; `make test-fast`: the unit tier.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -10,7 +10,7 @@ TORCH  ?= torch==2.13.0
 export MATHASSIST_MODEL ?= embedded
 PROBLEM ?= Solve for $x$: $3x + 5 = 20$.
 
-.PHONY: run test check bench vsix clean
+.PHONY: run test test-fast check bench vsix clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	scripts/vscode-e2e-setup.sh
 	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
+
+# the unit tier: no model process, kernel or editor (under a minute)
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
 check: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

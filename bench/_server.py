@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from model_server.client import Endpoint, wait_announced, wait_ready
 
 
 @dataclass(frozen=True)
@@ -42,20 +42,9 @@ def model_process(model: str = "embedded", *extra: str) -> Iterator[Server]:
         proc = subprocess.Popen([sys.executable, "-m", "mathassist", "serve", "--model", model, *extra], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            info_file = Path(tmp) / "server.json"
-            deadline = time.monotonic() + 300
-            while time.monotonic() < deadline:
-                if info_file.exists():
-                    info = json.loads(info_file.read_text())
-                    try:
-                        if httpx.get(f"{info['url']}/health", timeout=2).status_code == 200:
-                            break
-                    except httpx.HTTPError:
-                        pass
-                time.sleep(0.1)
-            else:
-                raise RuntimeError("the model process did not start")
-            yield Server(info["url"], info["token"], Path(tmp), info["pid"])
+            info = wait_announced(proc, Path(tmp), 300)
+            wait_ready(Endpoint(info.url, info.token, info.model, pid=info.pid), timeout=300)
+            yield Server(info.url, info.token, Path(tmp), info.pid)
         finally:
             proc.terminate()
             proc.wait(timeout=30)

@@ -9,7 +9,12 @@ cell. The solution streams into one display (a display handle updated at most ev
 Errors never show a traceback of ours: a bad flag is a UsageError that names it, and a model
 process that cannot be reached raises `SolveError`, which IPython renders as its one line.
 Ctrl-C closes the stream, which cancels the generation in the model process, shows the partial
-text marked interrupted, and re-raises KeyboardInterrupt so queued cells stop.
+text marked interrupted, and re-raises KeyboardInterrupt (rendered as one line, not the frames
+of the HTTP library it interrupted) so queued cells stop. While the model process starts or
+loads, the output says so.
+
+Flags, trait defaults and help texts come from `mathcore.sampling.PARAMS`, the table every
+front end shares.
 """
 
 from __future__ import annotations
@@ -23,17 +28,17 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import Markdown, display
-from traitlets import Float, Int, Unicode
+from traitlets import Float, Int, TraitType, Unicode
 
-from mathcore.sampling import InvalidParameter, SamplingParams
+from mathcore.sampling import PARAMS, InvalidParameter, Param, SamplingParams
 from mathcore.solution import SolveResult, jupyter_markdown
 from model_server.client import Client, ClientError, solve
 
 __all__ = ["SolveError", "SolveMagics"]
 
-FIELDS = ("temperature", "top_k", "top_p", "max_new_tokens", "samples", "seed")
-FLAGS = {"temperature": "--temperature", "top_k": "--top-k", "top_p": "--top-p",
-         "max_new_tokens": "--max-new-tokens", "samples": "--samples", "seed": "--seed"}
+FIELDS = tuple(p.name for p in PARAMS)
+FLAGS = {p.name: p.flag for p in PARAMS}
+SPEC = {p.name: p for p in PARAMS}
 
 
 class SolveError(Exception):
@@ -43,16 +48,29 @@ class SolveError(Exception):
         return [f"SolveError: {self}"]
 
 
+def _trait(p: Param) -> TraitType[Any, Any]:
+    kind: Any = Int if p.integer else Float
+    trait: TraitType[Any, Any] = kind(p.default, allow_none=p.default is None, help=p.help_line()).tag(config=True)
+    return trait
+
+
+def _sampling_flags(func: Any) -> Any:
+    """`@argument` for every parameter of the table, in its order, under `@magic_arguments()`."""
+    for p in reversed(PARAMS):
+        func = argument(*p.flags(), dest=p.name, type=int if p.integer else float, help=p.help_line())(func)
+    return magic_arguments()(func)
+
+
 @magics_class
 class SolveMagics(Magics):
     """Solve the problem in the cell with the shared mathassist model process."""
 
-    temperature = Float(0.0, help="sampling temperature, 0 to 2 (0 = greedy, as DeepSeekMath is evaluated)").tag(config=True)
-    top_k = Int(0, help="top-k cut-off (0 = off)").tag(config=True)
-    top_p = Float(1.0, help="nucleus sampling, (0, 1]").tag(config=True)
-    max_new_tokens = Int(1024, help="tokens to generate at most (DeepSeekMath's evaluation uses 1024)").tag(config=True)
-    samples = Int(1, help="independent samples; more than 1 votes on the answer (maj@k)").tag(config=True)
-    seed = Int(None, allow_none=True, help="seed for reproducible sampling").tag(config=True)
+    temperature = _trait(SPEC["temperature"])
+    top_k = _trait(SPEC["top_k"])
+    top_p = _trait(SPEC["top_p"])
+    max_new_tokens = _trait(SPEC["max_new_tokens"])
+    samples = _trait(SPEC["samples"])
+    seed = _trait(SPEC["seed"])
     update_interval = Float(0.1, help="seconds between display updates while streaming").tag(config=True)
     model = Unicode("", help="model for a process this kernel starts (default: $MATHASSIST_MODEL or auto)").tag(config=True)
 
@@ -63,7 +81,7 @@ class SolveMagics(Magics):
     def _defaults(self) -> SamplingParams:
         names = {f: f"SolveMagics.{f}" for f in FIELDS}
         try:
-            return SamplingParams.create(names=names, max_samples=64, **{f: getattr(self, f) for f in FIELDS})
+            return SamplingParams.create(names=names, **{f: getattr(self, f) for f in FIELDS})
         except InvalidParameter as exc:
             raise UsageError(f"{exc} (set it with %config)") from None
 
@@ -71,25 +89,22 @@ class SolveMagics(Magics):
         base = self._defaults()
         given = {f: getattr(args, f) for f in FIELDS if getattr(args, f) is not None}
         try:
-            return SamplingParams.create(names=FLAGS, max_samples=64, **{**_fields(base), **given})
+            return SamplingParams.create(names=FLAGS, **{**_fields(base), **given})
         except InvalidParameter as exc:
             raise UsageError(str(exc)) from None
 
     def _connect(self) -> Client:
         if self._client is None:
+            notice = _Notice(rich=getattr(self.shell, "kernel", None) is not None)
             try:
-                self._client = Client.connect(model=self.model or None)
+                self._client = Client.connect(model=self.model or None, on_wait=notice.show)
             except ClientError as exc:
                 raise SolveError(str(exc)) from None
+            finally:
+                notice.clear()
         return self._client
 
-    @magic_arguments()
-    @argument("-t", "--temperature", type=float, help="0 to 2; 0 is greedy")
-    @argument("-k", "--top-k", dest="top_k", type=int, help="integer >= 0; 0 is off")
-    @argument("-p", "--top-p", dest="top_p", type=float, help="in (0, 1]")
-    @argument("-n", "--max-new-tokens", dest="max_new_tokens", type=int, help="tokens to generate at most")
-    @argument("-s", "--samples", type=int, help="samples to vote over")
-    @argument("--seed", type=int, help="seed for reproducible sampling")
+    @_sampling_flags
     @no_var_expand
     @cell_magic
     def solve(self, line: str, cell: str) -> SolveResult:
@@ -105,6 +120,10 @@ class SolveMagics(Magics):
         except ClientError as exc:
             self._client = None  # reconnect (or respawn) on the next cell
             raise SolveError(str(exc)) from None
+        except KeyboardInterrupt as exc:
+            # one line instead of the frames of the HTTP library that the interrupt landed in
+            exc._render_traceback_ = lambda: ["KeyboardInterrupt: the generation was cancelled; the partial solution is above"]  # type: ignore[attr-defined]
+            raise
         view.done()
         return result
 
@@ -129,6 +148,28 @@ class SolveMagics(Magics):
 
 def _fields(p: SamplingParams) -> dict[str, Any]:
     return {f: getattr(p, f) for f in FIELDS}
+
+
+class _Notice:
+    """What the model process is doing while the kernel waits for it (starting, loading)."""
+
+    def __init__(self, rich: bool) -> None:
+        self.rich, self.handle, self.last = rich, None, ""
+
+    def show(self, message: str) -> None:
+        if message == self.last:
+            return
+        self.last = message
+        if not self.rich:
+            print(f"mathassist: {message}...", file=sys.stderr, flush=True)
+        elif self.handle is None:
+            self.handle = display(Markdown(f"*mathassist: {message}...*"), display_id=True)
+        else:
+            self.handle.update(Markdown(f"*mathassist: {message}...*"))
+
+    def clear(self) -> None:
+        if self.handle is not None:
+            self.handle.update(Markdown(""))
 
 
 class _Stream:

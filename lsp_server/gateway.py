@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from model_server.client import AsyncClient, ClientError, Endpoint, find_endpoint, wait_ready
+from model_server.client import AsyncClient, ClientError, Endpoint, external_endpoint, find_endpoint, wait_ready
 
 if TYPE_CHECKING:
-    from lsp_server.server import MathServer
+    from lsp_server.core import MathServer
 
 __all__ = ["ModelGateway"]
 
@@ -113,7 +113,7 @@ class ModelGateway:
     def _endpoint(self) -> Endpoint:
         url = self.server.settings.server_url
         if url:
-            return Endpoint(url.rstrip("/").removesuffix("/v1"), os.environ.get("MATHASSIST_API_KEY"), None, external=True)
+            return external_endpoint(url, os.environ.get("MATHASSIST_API_KEY"))
         return find_endpoint(spawn=True)
 
     async def _begin_progress(self, token: str) -> bool:

@@ -17,11 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mathcore.sampling import InvalidParameter, SamplingParams
+from mathcore.sampling import PARAMS, InvalidParameter, SamplingParams
 
-__all__ = ["Settings", "parse_settings"]
+__all__ = ["EDITOR_PARAMS", "Settings", "parse_settings"]
 
-_KEYS = {"temperature": "temperature", "topK": "top_k", "topP": "top_p", "maxNewTokens": "max_new_tokens"}
+EDITOR_PARAMS = ("temperature", "top_k", "top_p", "max_new_tokens")  # the editor sets samples and seeds itself
+_KEYS = {p.setting: p.name for p in PARAMS if p.name in EDITOR_PARAMS}
 LANGUAGE_GROUPS = {"latex": ("latex", "tex", "plaintex"), "markdown": ("markdown",), "plaintext": ("plaintext", "text")}
 
 

@@ -26,7 +26,7 @@ from mathcore.prompts import continuation_prompt
 from model_server.client import ServerUnavailable
 
 if TYPE_CHECKING:
-    from lsp_server.server import MathServer
+    from lsp_server.core import MathServer
 
 __all__ = ["ProofStep", "Suggester", "cursor_index"]
 

@@ -1,4 +1,4 @@
-"""`mathassist`: serve | solve | status | stop | lsp.
+"""`mathassist`: serve | solve | status | stop | lsp, and `--version`.
 
 This is a front end (the terminal one): it imports `model_server.client` and `mathcore`, and
 imports the server or the language server only inside the subcommand that runs them, so
@@ -11,23 +11,28 @@ import argparse
 import json
 import logging
 import os
-import signal
 import sys
-import time
 from collections.abc import Sequence
+from typing import Any
 
-from mathcore.sampling import InvalidParameter, SamplingParams
+from mathcore.sampling import PARAMS, InvalidParameter, SamplingParams
 
 __all__ = ["main"]
 
-FLAG_NAMES = {
-    "temperature": "--temperature", "top_k": "--top-k", "top_p": "--top-p",
-    "max_new_tokens": "--max-new-tokens", "samples": "--samples", "seed": "--seed",
-}
+FLAG_NAMES = {p.name: p.flag for p in PARAMS}
+
+
+def sampling_flags(add: Any) -> None:
+    """Add the sampling flags of `PARAMS` through `add` (argparse's add_argument)."""
+    for p in PARAMS:
+        add(*p.flags(), dest=p.name, type=int if p.integer else float, metavar=p.name.upper(), help=p.help_line())
 
 
 def _parser() -> argparse.ArgumentParser:
+    from model_server import __version__
+
     p = argparse.ArgumentParser(prog="mathassist", description="DeepSeekMath in your editor, notebook and terminal.")
+    p.add_argument("--version", action="version", version=f"mathassist {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("serve", help="run the shared model process in the foreground")
@@ -43,14 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--max-queue", type=int, default=64, help="requests waiting before 429")
     s.add_argument("--allow-host", action="append", default=[], help="extra Host header to accept (when not on loopback)")
 
-    v = sub.add_parser("solve", help="solve one problem step by step")
-    v.add_argument("problem")
-    v.add_argument("--temperature", type=float)
-    v.add_argument("--top-k", type=int)
-    v.add_argument("--top-p", type=float)
-    v.add_argument("--max-new-tokens", type=int)
-    v.add_argument("--samples", type=int)
-    v.add_argument("--seed", type=int)
+    v = sub.add_parser("solve", help="solve one problem step by step",
+                       description="Solve one problem step by step through the shared model process (started if none runs).")
+    v.add_argument("problem", help="the problem, LaTeX welcome (quote it: 'Solve for $x$: $3x + 5 = 20$.')")
+    sampling_flags(v.add_argument)
     v.add_argument("--json", action="store_true", help="print one JSON object (answer, text, model, samples, votes, params)")
 
     sub.add_parser("status", help="show the shared model process")
@@ -73,12 +74,16 @@ def _serve(args: argparse.Namespace) -> int:
 def _solve(args: argparse.Namespace) -> int:
     from model_server.client import Client, solve
 
+    if not args.problem.strip():
+        print("mathassist solve: the problem is empty; give it in quotes, for example: mathassist solve 'Compute $12 + 30$.'",
+              file=sys.stderr)
+        return 2
     try:
-        params = SamplingParams.create(names=FLAG_NAMES, **{k: getattr(args, k) for k in FLAG_NAMES})
+        params = SamplingParams.create(names=FLAG_NAMES, **{p.name: getattr(args, p.name) for p in PARAMS})
     except InvalidParameter as exc:
         print(f"mathassist solve: {exc}", file=sys.stderr)
         return 2
-    with Client.connect() as client:
+    with Client.connect(on_wait=_progress) as client:
         if args.json:
             result = solve(client, args.problem, params)
             print(json.dumps(result.to_json(), ensure_ascii=False))
@@ -97,36 +102,58 @@ def _solve(args: argparse.Namespace) -> int:
         else:  # several samples stream at once: show the voted solution and the vote
             print(result.text)
             print("votes: " + ", ".join(f"{v.answer} ({v.count}/{params.samples})" for v in result.votes))
+            if result.unsure():
+                agree, total = result.agreement()
+                print(f"low agreement: only {agree} of {total} samples give this answer; treat it as unsure")
         print(f"answer: {result.answer if result.answer is not None else '(none found)'}   [{result.model}]")
     return 0
+
+
+def _progress(message: str) -> None:
+    """Say, once per message, what the model process is doing while we wait for it (on stderr)."""
+    if message != getattr(_progress, "last", None):
+        _progress.last = message  # type: ignore[attr-defined]
+        print(f"mathassist: {message}...", file=sys.stderr, flush=True)
+
+
+def status_lines(status: dict[str, Any]) -> list[str]:
+    """`mathassist status` as a person reads it: no None, no raw dicts."""
+    rows: list[tuple[str, str]] = []
+    for key, value in status.items():
+        if value is None or value == "":
+            continue
+        if isinstance(value, dict):
+            value = ", ".join(f"{k.removesuffix('_mib')} {v} MiB" if k.endswith("_mib") else f"{k} {v}" for k, v in value.items())
+        elif key == "uptime_s":
+            key, value = "uptime", _duration(float(value))
+        rows.append((key.replace("_", " "), str(value)))
+    width = max((len(k) for k, _ in rows), default=0)
+    return [f"{k:<{width}}  {v}" for k, v in rows]
+
+
+def _duration(seconds: float) -> str:
+    minutes, s = divmod(int(seconds), 60)
+    hours, m = divmod(minutes, 60)
+    return f"{hours} h {m} min" if hours else f"{m} min {s} s" if m else f"{s} s"
 
 
 def _status() -> int:
     from model_server.client import Client
 
-    client = Client.connect(spawn=False, wait=False)
-    with client:
+    with Client.connect(spawn=False, wait=False, model="auto") as client:
         st = client.status()
-    st["url"] = client.endpoint.url
-    width = max(len(k) for k in st)
-    for k, v in st.items():
-        print(f"{k:<{width}}  {v}")
+    print("\n".join(status_lines({**st, "url": client.endpoint.url})))
     return 0
 
 
 def _stop() -> int:
-    from model_server.client import find_endpoint
+    from model_server.client import find_endpoint, stop_process
 
-    endpoint = find_endpoint(spawn=False)
-    if endpoint.external or endpoint.pid is None:
-        print(f"mathassist stop: {endpoint.url} is an external server (MATHASSIST_URL); stop it where it runs", file=sys.stderr)
+    endpoint = find_endpoint(spawn=False, model="auto")
+    if not stop_process(endpoint):
+        print(f"mathassist stop: the model process (pid {endpoint.pid}) did not exit within 15 s; `kill {endpoint.pid}` ends it",
+              file=sys.stderr)
         return 1
-    os.kill(endpoint.pid, signal.SIGTERM)
-    from model_server.discovery import pid_alive
-
-    deadline = time.monotonic() + 15
-    while pid_alive(endpoint.pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
     print(f"stopped the model process (pid {endpoint.pid})")
     return 0
 

@@ -79,22 +79,6 @@ def to_sympy(answer: str) -> sp.Expr | None:
     return expr if isinstance(expr, sp.Expr) else None
 
 
-def _split_items(answer: str) -> list[str]:
-    """Top-level comma-separated parts, ignoring commas inside brackets and braces."""
-    parts, depth, cur = [], 0, ""
-    for c in answer:
-        if c in "([{":
-            depth += 1
-        elif c in ")]}":
-            depth -= 1
-        if c == "," and depth == 0:
-            parts.append(cur)
-            cur = ""
-        else:
-            cur += c
-    return [p.strip() for p in [*parts, cur] if p.strip()]
-
-
 def _same_value(a: str, b: str) -> bool:
     if _normal(a) == _normal(b):
         return True

@@ -20,9 +20,13 @@ _CLOSERS = {"(": ")", "[": "]", "\\{": "\\}", "|": "|", ".": "."}
 
 
 def cut_at_step_end(text: str, ctx: MathContext) -> str | None:
-    """Keep one step: stop at `\\\\`, `\\end{`, a new line, or the end of the inline math (`$`)."""
+    """Keep one step: stop at `\\\\`, `\\end{`, a new line, or a `$` inside math.
+
+    In inline math a `$` ends the formula; in display math (`$$`, `\\[`, `align*`...) a `$` is
+    never part of the step (a stray `$.` is the model closing an inline formula it was not in).
+    """
     ends = [m.start() for m in re.finditer(r"\\\\|\\end\{|\n", text)]
-    if ctx.environment == "$":
+    if ctx.environment == "$" or (ctx.in_math and ctx.environment is not None):
         ends += [m.start() for m in re.finditer(r"(?<!\\)\$", text)]
     return text[: min(ends)] if ends else text
 

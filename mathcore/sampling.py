@@ -1,9 +1,14 @@
-"""One validated value for sampling parameters, shared by every boundary.
+"""One validated value for sampling parameters, and the one table that describes them.
 
-The HTTP body, the CLI flags, the `%%solve` flags and the language server's settings all build a
-`SamplingParams` through `SamplingParams.create(...)`; it raises `InvalidParameter` naming the
-field (with the name the user typed at that boundary) and its allowed range. Code behind a
-boundary takes the value as given and never re-validates.
+`PARAMS` is the single source of every parameter's names (CLI and `%%solve` flags, the HTTP
+field, the editor setting), range, default and help text. The CLI builds its flags from it, the
+magic its flags and traits, the language server its settings keys, the model process its
+OpenAPI limits, and a test holds the VS Code `package.json` to it.
+
+Every boundary (the HTTP body, the CLI flags, the `%%solve` flags, the language server's
+settings) builds a `SamplingParams` through `SamplingParams.create(...)`; it raises
+`InvalidParameter` naming the field (with the name the user typed at that boundary) and its
+allowed range. Code behind a boundary takes the value as given and never re-validates.
 """
 
 from __future__ import annotations
@@ -12,9 +17,19 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["DEFAULT_MAX_SAMPLES", "MAX_STOPS", "MAX_STOP_CHARS", "SEED_MAX", "SEED_MIN", "InvalidParameter", "SamplingParams"]
+__all__ = [
+    "MAX_SAMPLES",
+    "MAX_STOPS",
+    "MAX_STOP_CHARS",
+    "PARAMS",
+    "SEED_MAX",
+    "SEED_MIN",
+    "InvalidParameter",
+    "Param",
+    "SamplingParams",
+]
 
-DEFAULT_MAX_SAMPLES = 16
+MAX_SAMPLES = 16  # the model process batches at most this many rows by default (--max-batch)
 MAX_STOPS = 16
 MAX_STOP_CHARS = 256
 SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1  # a 64-bit integer, as OpenAI and vLLM take it
@@ -26,6 +41,63 @@ class InvalidParameter(ValueError):
     def __init__(self, param: str, message: str) -> None:
         super().__init__(message)
         self.param = param
+
+
+@dataclass(frozen=True)
+class Param:
+    """One sampling parameter as every boundary names and bounds it."""
+
+    name: str  # the field of SamplingParams
+    flag: str  # `mathassist solve` and `%%solve`
+    short: str | None
+    api: str  # the OpenAI/vLLM body field
+    setting: str  # the language server's and VS Code's key
+    integer: bool
+    default: Any
+    minimum: float | None
+    maximum: float | None
+    help: str
+    exclusive_minimum: bool = False
+    note: str = ""  # what a special value means, added to range errors
+
+    def flags(self) -> list[str]:
+        """The short and long flag, as `mathassist solve` and `%%solve` take them."""
+        return [self.flag] if self.short is None else [self.short, self.flag]
+
+    def help_line(self) -> str:
+        """What it does, its range and its default, for --help."""
+        default = "random" if self.default is None else f"{self.default:g}" if isinstance(self.default, float) else str(self.default)
+        return f"{self.help}; {self.range_text()} (default {default})"
+
+    def range_text(self, maximum: float | None = None) -> str:
+        """The allowed range in words, as errors and help texts give it."""
+        high = self.maximum if maximum is None else maximum
+        if self.name == "seed":
+            return f"a 64-bit integer, between {SEED_MIN} and {SEED_MAX}"
+        if self.exclusive_minimum:
+            return f"in ({self.minimum:g}, {high:g}]"
+        if high is not None:
+            return f"between {self.minimum:g} and {high:g}"
+        if self.minimum == 0 and self.integer:
+            return "an integer >= 0"
+        return f"at least {self.minimum:g}"
+
+
+PARAMS: tuple[Param, ...] = (
+    Param("temperature", "--temperature", "-t", "temperature", "temperature", False, 0.0, 0, 2,
+          "sampling temperature; 0 is greedy decoding, as DeepSeekMath is evaluated", note=" (0 means greedy)"),
+    Param("top_k", "--top-k", "-k", "top_k", "topK", True, 0, 0, None,
+          "sample only among the k most likely tokens; 0 turns it off", note=" (0 turns it off)"),
+    Param("top_p", "--top-p", "-p", "top_p", "topP", False, 1.0, 0, 1,
+          "nucleus sampling: the most likely tokens whose probabilities add up to p", exclusive_minimum=True),
+    Param("max_new_tokens", "--max-new-tokens", "-n", "max_tokens", "maxNewTokens", True, 1024, 1, None,
+          "tokens to generate at most (DeepSeekMath's evaluation uses 1024)"),
+    Param("samples", "--samples", "-s", "n", "samples", True, 1, 1, MAX_SAMPLES,
+          "independent samples; more than one votes on the answer (maj@k)"),
+    Param("seed", "--seed", None, "seed", "seed", True, None, SEED_MIN, SEED_MAX,
+          "same seed, same parameters, same model: same text"),
+)
+_BY_NAME = {p.name: p for p in PARAMS}
 
 
 def _number(name: str, value: Any) -> float:
@@ -42,6 +114,16 @@ def _integer(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidParameter(name, f"{name} must be an integer, got {value!r}")
     return value
+
+
+def _checked(spec: Param, shown: str, value: Any, maximum: float | None) -> int | float:
+    v: int | float = _integer(shown, value) if spec.integer else _number(shown, value)
+    high = spec.maximum if maximum is None else maximum
+    low_ok = spec.minimum is None or (v > spec.minimum if spec.exclusive_minimum else v >= spec.minimum)
+    if not low_ok or (high is not None and v > high):
+        got = f"{v:g}" if isinstance(v, float) else str(v)
+        raise InvalidParameter(shown, f"{shown} must be {spec.range_text(maximum)}{spec.note}, got {got}")
+    return v
 
 
 @dataclass(frozen=True)
@@ -64,7 +146,7 @@ class SamplingParams:
         cls,
         *,
         names: dict[str, str] | None = None,
-        max_samples: int = DEFAULT_MAX_SAMPLES,
+        max_samples: int = MAX_SAMPLES,
         **values: Any,
     ) -> SamplingParams:
         """Validate raw values into a `SamplingParams`.
@@ -78,46 +160,22 @@ class SamplingParams:
         unknown = set(values) - set(shown)
         if unknown:
             raise TypeError(f"unknown sampling fields: {sorted(unknown)}")
-        given = {k: v for k, v in values.items() if v is not None}
         out: dict[str, Any] = {}
-        if "temperature" in given:
-            t = _number(shown["temperature"], given["temperature"])
-            if not 0 <= t <= 2:
-                raise InvalidParameter(shown["temperature"], f"{shown['temperature']} must be between 0 and 2 (0 means greedy), got {t:g}")
-            out["temperature"] = t
-        if "top_k" in given:
-            k = _integer(shown["top_k"], given["top_k"])
-            if k < 0:
-                raise InvalidParameter(shown["top_k"], f"{shown['top_k']} must be an integer >= 0 (0 turns it off), got {k}")
-            out["top_k"] = k
-        if "top_p" in given:
-            p = _number(shown["top_p"], given["top_p"])
-            if not 0 < p <= 1:
-                raise InvalidParameter(shown["top_p"], f"{shown['top_p']} must be in (0, 1], got {p:g}")
-            out["top_p"] = p
-        if "max_new_tokens" in given:
-            n = _integer(shown["max_new_tokens"], given["max_new_tokens"])
-            if n < 1:
-                raise InvalidParameter(shown["max_new_tokens"], f"{shown['max_new_tokens']} must be at least 1, got {n}")
-            out["max_new_tokens"] = n
-        if "samples" in given:
-            s = _integer(shown["samples"], given["samples"])
-            if not 1 <= s <= max_samples:
-                raise InvalidParameter(shown["samples"], f"{shown['samples']} must be between 1 and {max_samples}, got {s}")
-            out["samples"] = s
-        if "seed" in given:
-            seed = _integer(shown["seed"], given["seed"])
-            if not SEED_MIN <= seed <= SEED_MAX:
-                raise InvalidParameter(shown["seed"], f"{shown['seed']} must be a 64-bit integer, between {SEED_MIN} and {SEED_MAX}, got {seed}")
-            out["seed"] = seed
-        if "stop" in given:
-            out["stop"] = _stops(shown["stop"], given["stop"])
+        for key, value in values.items():
+            if value is None:
+                continue
+            if key == "stop":
+                out["stop"] = _stops(shown["stop"], value)
+            else:
+                spec = _BY_NAME[key]
+                v = _checked(spec, shown[key], value, max_samples if key == "samples" else None)
+                out[key] = float(v) if not spec.integer else v
         return cls(**out)
 
     def replace(self, **values: Any) -> SamplingParams:
         """A copy with some fields changed, validated like `create`."""
         merged = {**asdict(self), **{k: v for k, v in values.items() if v is not None}}
-        return SamplingParams.create(**merged, max_samples=max(DEFAULT_MAX_SAMPLES, merged["samples"]))
+        return SamplingParams.create(**merged, max_samples=max(MAX_SAMPLES, merged["samples"]))
 
     def to_dict(self) -> dict[str, Any]:
         """The user-facing names and values, for display and results."""

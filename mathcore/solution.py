@@ -2,7 +2,8 @@
 
 Pure: `solve_result` turns sampled texts into a `SolveResult`; the CLI prints it as JSON or
 text, and `%%solve` displays its Markdown (with `\\(..\\)`/`\\[..\\]` turned into `$` delimiters,
-which Jupyter's renderer understands).
+which Jupyter's renderer understands, and each step on its own line). With several samples the
+answer says how many agree, and an answer that fewer than half agree on is flagged as unsure.
 """
 
 from __future__ import annotations
@@ -16,13 +17,28 @@ from mathcore.answers import extract_answer
 from mathcore.sampling import SamplingParams
 from mathcore.voting import Vote, majority_vote
 
-__all__ = ["SolveResult", "jupyter_markdown", "solve_result"]
+__all__ = ["LOW_AGREEMENT", "SolveResult", "jupyter_markdown", "solve_result"]
+
+LOW_AGREEMENT = 0.5  # below this share of the samples, the voted answer is shown as unsure
+_DISPLAY_BLOCK = re.compile(r"(\$\$.*?\$\$|\\begin\{([a-zA-Z]+\*?)\}.*?\\end\{\2\})", re.S)
 
 
 def jupyter_markdown(text: str) -> str:
-    """LaTeX delimiters Jupyter renders: `\\[x\\]` -> `$$x$$`, `\\(x\\)` -> `$x$`."""
+    """Markdown that Jupyter renders as the model wrote it.
+
+    LaTeX delimiters it understands (`\\[x\\]` -> `$$x$$`, `\\(x\\)` -> `$x$`), and each step on its
+    own line: Markdown would join single lines into one paragraph, so they end in a hard break,
+    except inside display math, which must stay one block.
+    """
     text = re.sub(r"\\\[(.+?)\\\]", lambda m: f"$${m.group(1)}$$", text, flags=re.S)
-    return re.sub(r"\\\((.+?)\\\)", lambda m: f"${m.group(1)}$", text, flags=re.S)
+    text = re.sub(r"\\\((.+?)\\\)", lambda m: f"${m.group(1)}$", text, flags=re.S)
+    parts = _DISPLAY_BLOCK.split(text)
+    out = []
+    for i in range(0, len(parts), 3):  # split keeps the block (i + 1) and its environment name (i + 2)
+        out.append(re.sub(r"(?<!\n)[ \t]*\n(?!\n)", "  \n", parts[i]))
+        if i + 1 < len(parts):
+            out.append(parts[i + 1])
+    return "".join(out)
 
 
 @dataclass(frozen=True)
@@ -48,28 +64,33 @@ class SolveResult:
             "votes": [{"answer": v.answer, "count": v.count, "share": v.share} for v in self.votes],
             "params": self.params.to_dict(),
             "interrupted": self.interrupted,
+            "unsure": self.unsure(),
         }
+
+    def agreement(self) -> tuple[int, int]:
+        """How many of the samples gave the voted answer, and how many samples there were."""
+        return (self.votes[0].count if self.votes else 0), len(self.samples)
+
+    def unsure(self) -> bool:
+        """Several samples, and fewer than half of them agree on the answer."""
+        agree, total = self.agreement()
+        return total > 1 and agree < LOW_AGREEMENT * total
 
     def _repr_markdown_(self) -> str:
         parts = [jupyter_markdown(self.text)]
         if self.interrupted:
             parts.append("*(interrupted)*")
+        agree, total = self.agreement()
         if self.answer is not None:
-            parts.append(f"**Answer:** ${self.answer}$")
-        if len(self.samples) > 1:
+            parts.append(f"**Answer:** ${self.answer}$" + (f" ({agree} of {total} samples agree)" if total > 1 else ""))
+        if self.unsure():
+            parts.append(f"**Low agreement:** only {agree} of {total} samples give this answer; treat it as unsure "
+                         "(more samples or a lower temperature may settle it).")
+        if total > 1:
             rows = "\n".join(f"| ${v.answer}$ | {v.count} | {v.share:.0%} |" for v in self.votes)
             parts.append(f"| answer | votes | share |\n|---|---|---|\n{rows}")
         parts.append(f"<sub>{self.model}, {_params_line(self.params)}</sub>")
         return "\n\n".join(parts)
-
-    def __str__(self) -> str:
-        lines = [self.text.strip()]
-        if self.interrupted:
-            lines.append("(interrupted)")
-        if len(self.samples) > 1:
-            lines.append("votes: " + ", ".join(f"{v.answer} x{v.count}" for v in self.votes))
-        lines.append(f"answer: {self.answer if self.answer is not None else '(none found)'}")
-        return "\n".join(lines)
 
     def __repr__(self) -> str:
         return f"SolveResult(answer={self.answer!r}, samples={len(self.samples)}, model={self.model!r})"

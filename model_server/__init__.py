@@ -1,10 +1,17 @@
 """The shared model process: loading, the batching engine, the HTTP API, and its client.
 
 Only `loading` and `engine` touch torch and transformers, and only inside functions, so that
-`model_server.client` stays cheap to import for the front ends.
+`model_server.client` stays cheap to import for the front ends. The version is the installed
+distribution's (pyproject.toml is its one source).
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("mathassist")
+except PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
+
 __all__ = ["__version__"]

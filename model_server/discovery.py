@@ -98,13 +98,13 @@ def write_info(info: ServerInfo) -> Path:
     return target
 
 
-def read_info() -> ServerInfo | None:
-    """The announced server, or None when there is no file or it cannot be used.
+def read_info(folder: Path | None = None) -> ServerInfo | None:
+    """The server announced in `folder` (default: the runtime folder), or None when there is none.
 
     A corrupt file (half-written by an old version, edited by hand) counts as no file: the next
     spawn replaces it. It is logged, so the user can see why a new process started.
     """
-    path = info_path()
+    path = (folder or runtime_dir()) / "server.json"
     try:
         text = path.read_text()
     except FileNotFoundError:

@@ -48,11 +48,13 @@ def cuda_available() -> bool:
 
 
 def resolve_model(spec: str) -> str:
-    """Map `auto` and `embedded` to a concrete model; say which `auto` picked."""
+    """Map `auto` to a concrete model (saying which it picked), a local folder to its absolute path."""
     if spec == "auto":
         chosen = DEFAULT_GPU_MODEL if cuda_available() else "embedded"
         log.warning("--model auto picked %s (%s)", chosen, "a CUDA GPU is present" if chosen != "embedded" else "no CUDA GPU")
         return chosen
+    if spec != "embedded" and Path(spec).expanduser().is_dir():
+        return os.path.realpath(Path(spec).expanduser())
     return spec
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import uvicorn
 
+from mathcore.sampling import MAX_SAMPLES
 from model_server import __version__
 from model_server.app import LOCAL_HOSTS, ServerState, create_app
 from model_server.discovery import ServerInfo, remove_info, write_info
@@ -44,7 +45,6 @@ class ServeOptions:
     idle_timeout: float = 0.0
     max_batch: int = 16
     max_queue: int = 64
-    max_samples: int = 16
     allow_hosts: tuple[str, ...] = ()
 
 
@@ -107,7 +107,7 @@ async def _run(opts: ServeOptions) -> None:
         model=_display_model(opts.model),
         version=__version__,
         allowed_hosts=frozenset(allowed),
-        max_samples=opts.max_samples,
+        max_samples=min(MAX_SAMPLES, opts.max_batch),  # n beyond --max-batch could never join the batch
     )
     url = f"http://{host_in_url}:{port}"
     write_info(ServerInfo(os.getpid(), url, state.token, state.model, __version__, state.started_at))

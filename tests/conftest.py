@@ -7,7 +7,6 @@ no test can find a process of the developer's.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -19,7 +18,18 @@ from pathlib import Path
 import httpx
 import pytest
 
+from model_server.client import ClientError, Endpoint, wait_announced, wait_ready
+
 ROOT = Path(__file__).resolve().parent.parent
+# a test that uses one of these, or lives in tests/e2e, needs a model process, a kernel or an editor:
+# it is `slow`, and `make test-fast` (the unit tier) leaves it out
+SLOW_FIXTURES = frozenset({"server", "use_server", "lsp", "kernel", "tiny_checkpoint"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or item.path.parent.name == "e2e":
+            item.add_marker(pytest.mark.slow)
 
 
 @dataclass(frozen=True)
@@ -53,25 +63,18 @@ class RunningServer:
 
 
 def start_server(runtime_dir: Path, *extra: str, model: str = "embedded") -> tuple[subprocess.Popen[bytes], RunningServer]:
-    """Start `mathassist serve` and wait until /health says ok."""
+    """Start `mathassist serve` as a user would, and wait (through the client) until its model is loaded."""
     env = {**os.environ, "MATHASSIST_RUNTIME_DIR": str(runtime_dir)}
-    log = open(runtime_dir / "test-server.log", "wb")  # noqa: SIM115 - the process writes it for its whole life
-    proc = subprocess.Popen([sys.executable, "-m", "mathassist", "serve", "--model", model, *extra], env=env, stdout=log, stderr=log)
-    deadline = time.monotonic() + 120
-    info_file = runtime_dir / "server.json"
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError((runtime_dir / "test-server.log").read_text())
-        if info_file.exists():
-            info = json.loads(info_file.read_text())
-            try:
-                if httpx.get(f"{info['url']}/health", timeout=2).status_code == 200:
-                    return proc, RunningServer(info["url"], info["token"], info["model"], info["pid"], runtime_dir)
-            except httpx.HTTPError:
-                pass
-        time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("the model process did not become ready in 120 s")
+    log_path = runtime_dir / "test-server.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "mathassist", "serve", "--model", model, *extra], env=env, stdout=log, stderr=log)
+    try:
+        info = wait_announced(proc, runtime_dir, 120, log_path)
+        wait_ready(Endpoint(info.url, info.token, info.model, pid=info.pid), timeout=120)
+    except ClientError as exc:
+        proc.kill()
+        raise RuntimeError(f"{exc}\n{log_path.read_text()}") from exc
+    return proc, RunningServer(info.url, info.token, info.model, info.pid, runtime_dir)
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> None:

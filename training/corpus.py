@@ -18,9 +18,8 @@ from collections.abc import Iterator
 
 import sympy as sp
 
+from mathcore.prompts import solve_prompt
 from training.families import FAMILIES, Worked, frac, lin, poly, signed
-
-INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
 
 
 def solution_text(w: Worked) -> str:
@@ -29,8 +28,11 @@ def solution_text(w: Worked) -> str:
 
 
 def instruct_document(w: Worked) -> str:
-    """One instruct-format exchange, exactly as DESIGN.md gives it (BOS/EOS added by the caller)."""
-    return f"User: {w.problem}\n{INSTRUCTION}\n\nAssistant: {solution_text(w)}"
+    """One instruct-format exchange: the product's own prompt (`mathcore.prompts`), then the answer.
+
+    BOS and EOS are added by the caller.
+    """
+    return f"{solve_prompt(w.problem, 'instruct').text} {solution_text(w)}"
 
 
 def _chain(rng: random.Random) -> tuple[str, list[tuple[str, str]]]:

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from lsp_server.server import MathServer
+from lsp_server.core import MathServer
+from lsp_server.features import completion, configuration, inline_completion, proof_steps, status
 
 __all__ = ["register_all"]
 
 
 def register_all(server: MathServer) -> None:
-    from lsp_server.features import completion, configuration, inline_completion, proof_steps, status
-
     for feature in (configuration, inline_completion, completion, proof_steps, status):
         feature.register(server)

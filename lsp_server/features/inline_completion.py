@@ -13,7 +13,7 @@ from lsprotocol import types
 from model_server.client import ClientError
 
 if TYPE_CHECKING:
-    from lsp_server.server import MathServer
+    from lsp_server.core import MathServer
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from lsp_server.server import MathServer  # at run time: pygls reads the command's type hints
+from lsp_server.core import MathServer  # at run time: pygls reads the command's type hints
 from lsp_server.suggest import ProofStep
 from model_server.client import ClientError
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lsp_server.server import MathServer  # at run time: pygls reads the command's type hints
+from lsp_server.core import MathServer  # at run time: pygls reads the command's type hints
 from model_server.client import ClientError
 
 COMMAND = "mathassist.status"

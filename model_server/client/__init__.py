@@ -6,12 +6,13 @@ Front ends import only this package from `model_server`: it never imports torch.
 from __future__ import annotations
 
 from model_server.client._async import AsyncClient
-from model_server.client._connect import find_endpoint, spawn_command, wait_ready
+from model_server.client._connect import external_endpoint, find_endpoint, spawn_command, stop_process, wait_announced, wait_ready
 from model_server.client._errors import (
     AuthenticationFailed,
     BadRequest,
     ClientError,
     ModelLoadFailed,
+    ModelMismatch,
     Overloaded,
     ServerError,
     ServerUnavailable,
@@ -31,11 +32,15 @@ __all__ = [
     "Delta",
     "Endpoint",
     "ModelLoadFailed",
+    "ModelMismatch",
     "Overloaded",
     "ServerError",
     "ServerUnavailable",
+    "external_endpoint",
     "find_endpoint",
     "solve",
     "spawn_command",
+    "stop_process",
+    "wait_announced",
     "wait_ready",
 ]

@@ -4,34 +4,39 @@ the HTTP connection closes and the model process drops the request at its next s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 
 from mathcore.sampling import SamplingParams
+from model_server.client._base import BaseClient
 from model_server.client._connect import find_endpoint, wait_ready
 from model_server.client._errors import ClientError
-from model_server.client._sync import TIMEOUT
-from model_server.client._wire import DONE, Completion, Delta, Endpoint, body_for, completion_from, error_for, parse_sse, unreachable
+from model_server.client._wire import Completion, Delta, Endpoint
 
 __all__ = ["AsyncClient"]
 
 
-class AsyncClient:
-    """Async twin of `Client`; `await AsyncClient.connect()` finds or spawns the shared process."""
+class AsyncClient(BaseClient):
+    """The asyncio twin of `Client`; `await AsyncClient.connect()` finds or spawns the shared process.
+
+    Finding and waiting run in a thread, so the event loop (the editor's) never blocks on them.
+    """
 
     def __init__(self, endpoint: Endpoint) -> None:
-        self.endpoint = endpoint
-        self._http = httpx.AsyncClient(base_url=endpoint.url, headers=endpoint.headers(), timeout=TIMEOUT)
-        self._model = endpoint.model
+        super().__init__(endpoint)
+        self._http = httpx.AsyncClient(**self._http_options())
 
     @classmethod
-    async def connect(cls, spawn: bool = True, wait: bool = True, model: str | None = None) -> AsyncClient:
+    async def connect(cls, spawn: bool = True, wait: bool = True, model: str | None = None,
+                      on_wait: Callable[[str], None] | None = None) -> AsyncClient:
         endpoint = await asyncio.to_thread(find_endpoint, spawn, model)
+        if endpoint.spawned and on_wait is not None:
+            on_wait(f"starting the model process ({endpoint.model})")
         if wait:
-            await asyncio.to_thread(wait_ready, endpoint)
+            await asyncio.to_thread(wait_ready, endpoint, 600.0, on_wait)
         return cls(endpoint)
 
     async def aclose(self) -> None:
@@ -39,53 +44,48 @@ class AsyncClient:
 
     async def _request(self, method: str, path: str, **kw: Any) -> httpx.Response:
         try:
-            r = await self._http.request(method, path, **kw)
+            return self._checked(await self._http.request(method, path, **kw))
         except httpx.TransportError as exc:
-            raise unreachable(self.endpoint, exc, connected=not isinstance(exc, httpx.ConnectError)) from exc
-        if r.status_code >= 400:
-            raise error_for(r.status_code, r.text, dict(r.headers), self.endpoint.url)
-        return r
+            raise self._lost(exc) from exc
 
     async def health(self) -> dict[str, Any]:
         return dict((await self._request("GET", "/health")).json() or {})
 
     async def status(self) -> dict[str, Any]:
-        """The process's /status, or what every OpenAI-compatible server has (external ones)."""
+        """The process's /status (model, device, memory, requests); for an external server, its URL and model."""
         try:
             return dict((await self._request("GET", "/status")).json())
-        except ClientError:
-            return {"model": await self.model(), "url": self.endpoint.url}
+        except ClientError as exc:
+            return {**self._status_fallback(exc), "model": await self.model()}
 
     async def metrics(self) -> str:
         return (await self._request("GET", "/metrics")).text
 
     async def model(self) -> str:
-        if self._model is None:
-            self._model = str((await self._request("GET", "/v1/models")).json()["data"][0]["id"])
-        return self._model
+        """The served model's id (asked once from /v1/models)."""
+        return self._model or self._remember_model(await self._request("GET", "/v1/models"))
 
     async def complete(self, prompt: str, params: SamplingParams, logprobs: bool = False) -> Completion:
-        body = body_for(await self.model(), params, prompt=prompt, logprobs=logprobs)
-        return completion_from((await self._request("POST", "/v1/completions", json=body)).json())
+        body = self._completion_body(await self.model(), prompt, params, logprobs)
+        return self._completion(await self._request("POST", self.COMPLETIONS, json=body))
 
     @asynccontextmanager
     async def stream(self, prompt: str, params: SamplingParams) -> AsyncIterator[AsyncIterator[Delta]]:
         """`async with client.stream(...) as deltas:`; leaving early cancels the generation."""
-        body = body_for(await self.model(), params, prompt=prompt, stream=True)
+        body = self._completion_body(await self.model(), prompt, params, stream=True)
         try:
-            async with self._http.stream("POST", "/v1/completions", json=body) as r:
+            async with self._http.stream("POST", self.COMPLETIONS, json=body) as r:
                 if r.status_code >= 400:
                     await r.aread()
-                    raise error_for(r.status_code, r.text, dict(r.headers), self.endpoint.url)
-                yield _deltas(r)
+                    self._checked(r)
+                yield self._deltas(r)
         except httpx.TransportError as exc:
-            raise unreachable(self.endpoint, exc, connected=not isinstance(exc, httpx.ConnectError)) from exc
+            raise self._lost(exc) from exc
 
-
-async def _deltas(r: httpx.Response) -> AsyncIterator[Delta]:
-    async for line in r.aiter_lines():
-        item = parse_sse(line)
-        if item is DONE:
-            return
-        if isinstance(item, Delta):
-            yield item
+    async def _deltas(self, r: httpx.Response) -> AsyncIterator[Delta]:
+        async for line in r.aiter_lines():
+            item = self._delta(line)
+            if item is self.DONE:
+                return
+            if isinstance(item, Delta):
+                yield item

@@ -11,18 +11,22 @@ progress meanwhile.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import httpx
 from filelock import FileLock, Timeout
 
-from model_server.client._errors import ModelLoadFailed, ServerUnavailable
+from model_server.client._errors import ModelLoadFailed, ModelMismatch, ServerUnavailable
 from model_server.client._wire import Endpoint
 from model_server.discovery import (
     RuntimeDirError,
@@ -36,7 +40,7 @@ from model_server.discovery import (
     runtime_dir,
 )
 
-__all__ = ["find_endpoint", "spawn_command", "wait_ready"]
+__all__ = ["external_endpoint", "find_endpoint", "spawn_command", "stop_process", "wait_announced", "wait_ready"]
 
 log = logging.getLogger(__name__)
 SPAWN_TIMEOUT_S = 60.0
@@ -78,30 +82,53 @@ def _spawn(model: str | None) -> ServerInfo:
         proc = subprocess.Popen(
             spawn_command(model), stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file, start_new_session=True
         )
-    deadline = time.monotonic() + SPAWN_TIMEOUT_S
+    info = wait_announced(proc, folder, SPAWN_TIMEOUT_S)
+    # reap it when it exits (idle timeout, `mathassist stop`): no zombie in a long-lived client
+    threading.Thread(target=proc.wait, name="mathassist-reaper", daemon=True).start()
+    return info
+
+
+def wait_announced(proc: subprocess.Popen[Any], folder: Path, timeout: float = SPAWN_TIMEOUT_S,
+                   log_path: Path | None = None) -> ServerInfo:
+    """The server.json that the process `proc` (just started in runtime folder `folder`) writes.
+
+    Raises ServerUnavailable with the end of its log (default `server.log` there) if it exits
+    first, and kills it if it stays silent past `timeout`.
+    """
+    log_path = log_path or folder / "server.log"
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        info = read_info()
+        info = read_info(folder)
         if info is not None and info.pid == proc.pid:
-            # reap it when it exits (idle timeout, `mathassist stop`): no zombie in a long-lived client
-            threading.Thread(target=proc.wait, name="mathassist-reaper", daemon=True).start()
             return info
         if proc.poll() is not None:
-            tail = log_path.read_text(errors="replace")[-800:]
+            tail = log_path.read_text(errors="replace")[-800:] if log_path.exists() else "(no log)"
             raise ServerUnavailable(f"the model process exited at start (status {proc.returncode}); its log {log_path} ends:\n{tail}")
         time.sleep(0.05)
     proc.kill()
-    raise ServerUnavailable(f"the model process did not announce itself within {SPAWN_TIMEOUT_S:.0f} s; see {log_path}")
+    raise ServerUnavailable(f"the model process did not announce itself within {timeout:.0f} s; see {log_path}")
+
+
+def external_endpoint(url: str, api_key: str | None = None) -> Endpoint:
+    """An OpenAI-compatible server that is not ours (vLLM, TGI): used as it is, never spawned or stopped."""
+    return Endpoint(url.rstrip("/").removesuffix("/v1"), api_key, None, external=True)
 
 
 def find_endpoint(spawn: bool = True, model: str | None = None) -> Endpoint:
-    """The endpoint to use, spawning the shared process if allowed and none answers."""
+    """The endpoint to use, spawning the shared process if allowed and none answers.
+
+    `model` (else `$MATHASSIST_MODEL`) is the model wanted; a running process that serves
+    another one is not used silently: `ModelMismatch` says so and how to switch.
+    """
     url = os.environ.get("MATHASSIST_URL")
     if url:
-        return Endpoint(url.rstrip("/").removesuffix("/v1"), os.environ.get("MATHASSIST_API_KEY"), None, external=True)
+        return external_endpoint(url, os.environ.get("MATHASSIST_API_KEY"))
     try:
-        return _local_endpoint(spawn, model)
+        endpoint = _local_endpoint(spawn, model)
     except RuntimeDirError as exc:
         raise ServerUnavailable(str(exc)) from exc
+    _check_model(endpoint, model)
+    return endpoint
 
 
 def _local_endpoint(spawn: bool, model: str | None) -> Endpoint:
@@ -112,15 +139,43 @@ def _local_endpoint(spawn: bool, model: str | None) -> Endpoint:
         raise ServerUnavailable("no mathassist model process is running; start one with `mathassist serve` "
                                 "(or set MATHASSIST_URL to an OpenAI-compatible server)")
     lock = FileLock(str(runtime_dir() / "spawn.lock"))
+    spawned = False
     try:
         with lock.acquire(timeout=SPAWN_TIMEOUT_S + 5):
             info = read_info()
             if info is None or not _answers(info):
                 _forget_stale(info)
-                info = _spawn(model)
+                info, spawned = _spawn(model), True
     except Timeout as exc:
         raise ServerUnavailable(f"another client has held {lock.lock_file} for over a minute; remove it if no mathassist is starting") from exc
-    return Endpoint(info.url, info.token, info.model, pid=info.pid)
+    return Endpoint(info.url, info.token, info.model, pid=info.pid, spawned=spawned)
+
+
+def _check_model(endpoint: Endpoint, model: str | None) -> None:
+    from_env = model is None
+    wanted = model or os.environ.get("MATHASSIST_MODEL") or "auto"
+    if wanted == "auto" or endpoint.model is None:
+        return
+    if os.path.isdir(wanted):  # the process names a local checkpoint by its absolute path
+        wanted = os.path.realpath(wanted)
+    if wanted.rstrip("/") == endpoint.model.rstrip("/"):
+        return
+    how = "unset MATHASSIST_MODEL" if from_env else "ask for that model"
+    raise ModelMismatch(f"the running model process (pid {endpoint.pid}) serves {endpoint.model}, not {wanted}"
+                        f"{' (MATHASSIST_MODEL)' if from_env else ''}; run `mathassist stop` to let the next request start "
+                        f"{wanted}, or {how} to use the running one")
+
+
+def stop_process(endpoint: Endpoint, timeout: float = 15.0) -> bool:
+    """Ask our model process to exit (SIGTERM) and wait for it; False if it is still running."""
+    if endpoint.external or endpoint.pid is None:
+        raise ServerUnavailable(f"{endpoint.url} is an external server (MATHASSIST_URL); stop it where it runs")
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(endpoint.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while pid_alive(endpoint.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not pid_alive(endpoint.pid)
 
 
 def _forget_stale(info: ServerInfo | None) -> None:

@@ -3,6 +3,7 @@
     ClientError
     ├── ServerUnavailable     nothing answers at the URL, or the process could not be started
     ├── ModelLoadFailed       the process runs but its model failed to load
+    ├── ModelMismatch         the running process serves another model than the one asked for
     ├── AuthenticationFailed  401: wrong or missing token
     ├── BadRequest            400/404/413: a field is wrong (`param` names it)
     ├── Overloaded            429/503: busy or still loading; retry later
@@ -16,6 +17,7 @@ __all__ = [
     "BadRequest",
     "ClientError",
     "ModelLoadFailed",
+    "ModelMismatch",
     "Overloaded",
     "ServerError",
     "ServerUnavailable",
@@ -32,6 +34,10 @@ class ServerUnavailable(ClientError):
 
 class ModelLoadFailed(ClientError):
     """The model process is up but its model did not load."""
+
+
+class ModelMismatch(ClientError):
+    """The shared process serves another model than the one asked for; the message says how to switch."""
 
 
 class AuthenticationFailed(ClientError):

@@ -2,35 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
 
 from mathcore.sampling import SamplingParams
+from model_server.client._base import BaseClient
 from model_server.client._connect import find_endpoint, wait_ready
 from model_server.client._errors import ClientError
-from model_server.client._wire import DONE, Completion, Delta, Endpoint, body_for, completion_from, error_for, parse_sse, unreachable
+from model_server.client._wire import Completion, Delta, Endpoint, body_for
 
 __all__ = ["Client"]
 
-TIMEOUT = httpx.Timeout(connect=5.0, read=600.0, write=30.0, pool=30.0)
 
+class Client(BaseClient):
+    """A blocking client of one endpoint; `Client.connect()` finds or spawns the shared process.
 
-class Client:
-    """Talks to one endpoint; `Client.connect()` finds or spawns the shared process."""
+    `complete`, `chat` and `stream` speak the OpenAI API, so the same client works against vLLM
+    or TGI (`MATHASSIST_URL`). Use it as a context manager, or call `close()`.
+    """
 
     def __init__(self, endpoint: Endpoint) -> None:
-        self.endpoint = endpoint
-        self._http = httpx.Client(base_url=endpoint.url, headers=endpoint.headers(), timeout=TIMEOUT)
-        self._model = endpoint.model
+        super().__init__(endpoint)
+        self._http = httpx.Client(**self._http_options())
 
     @classmethod
-    def connect(cls, spawn: bool = True, wait: bool = True, model: str | None = None) -> Client:
+    def connect(cls, spawn: bool = True, wait: bool = True, model: str | None = None,
+                on_wait: Callable[[str], None] | None = None) -> Client:
+        """Find (or start) the shared process and, with `wait`, wait for its model, reporting through `on_wait`."""
         endpoint = find_endpoint(spawn=spawn, model=model)
+        if endpoint.spawned and on_wait is not None:
+            on_wait(f"starting the model process ({endpoint.model})")
         if wait:
-            wait_ready(endpoint)
+            wait_ready(endpoint, on_wait=on_wait)
         return cls(endpoint)
 
     def close(self) -> None:
@@ -44,58 +50,52 @@ class Client:
 
     def _request(self, method: str, path: str, **kw: Any) -> httpx.Response:
         try:
-            r = self._http.request(method, path, **kw)
+            return self._checked(self._http.request(method, path, **kw))
         except httpx.TransportError as exc:
-            raise unreachable(self.endpoint, exc, connected=not isinstance(exc, httpx.ConnectError)) from exc
-        if r.status_code >= 400:
-            raise error_for(r.status_code, r.text, dict(r.headers), self.endpoint.url)
-        return r
+            raise self._lost(exc) from exc
 
     def health(self) -> dict[str, Any]:
         return dict(self._request("GET", "/health").json() or {})
 
     def status(self) -> dict[str, Any]:
-        """The process's /status, or what every OpenAI-compatible server has (external ones)."""
+        """The process's /status (model, device, memory, requests); for an external server, its URL and model."""
         try:
             return dict(self._request("GET", "/status").json())
-        except ClientError:
-            return {"model": self.model(), "url": self.endpoint.url}
+        except ClientError as exc:
+            return {**self._status_fallback(exc), "model": self.model()}
 
     def metrics(self) -> str:
         return self._request("GET", "/metrics").text
 
     def model(self) -> str:
         """The served model's id (asked once from /v1/models)."""
-        if self._model is None:
-            self._model = str(self._request("GET", "/v1/models").json()["data"][0]["id"])
-        return self._model
+        return self._model or self._remember_model(self._request("GET", "/v1/models"))
 
     def complete(self, prompt: str, params: SamplingParams, logprobs: bool = False) -> Completion:
-        body = body_for(self.model(), params, prompt=prompt, logprobs=logprobs)
-        return completion_from(self._request("POST", "/v1/completions", json=body).json())
+        body = self._completion_body(self.model(), prompt, params, logprobs)
+        return self._completion(self._request("POST", self.COMPLETIONS, json=body))
 
     def chat(self, messages: list[dict[str, str]], params: SamplingParams) -> Completion:
         body = body_for(self.model(), params, messages=messages)
-        return completion_from(self._request("POST", "/v1/chat/completions", json=body).json())
+        return self._completion(self._request("POST", self.CHAT, json=body))
 
     @contextmanager
     def stream(self, prompt: str, params: SamplingParams) -> Iterator[Iterator[Delta]]:
         """`with client.stream(...) as deltas:`; leaving the block early cancels the generation."""
-        body = body_for(self.model(), params, prompt=prompt, stream=True)
+        body = self._completion_body(self.model(), prompt, params, stream=True)
         try:
-            with self._http.stream("POST", "/v1/completions", json=body) as r:
+            with self._http.stream("POST", self.COMPLETIONS, json=body) as r:
                 if r.status_code >= 400:
                     r.read()
-                    raise error_for(r.status_code, r.text, dict(r.headers), self.endpoint.url)
-                yield _deltas(r)
+                    self._checked(r)
+                yield self._deltas(r)
         except httpx.TransportError as exc:
-            raise unreachable(self.endpoint, exc, connected=not isinstance(exc, httpx.ConnectError)) from exc
+            raise self._lost(exc) from exc
 
-
-def _deltas(r: httpx.Response) -> Iterator[Delta]:
-    for line in r.iter_lines():
-        item = parse_sse(line)
-        if item is DONE:
-            return
-        if isinstance(item, Delta):
-            yield item
+    def _deltas(self, r: httpx.Response) -> Iterator[Delta]:
+        for line in r.iter_lines():
+            item = self._delta(line)
+            if item is self.DONE:
+                return
+            if isinstance(item, Delta):
+                yield item

@@ -27,13 +27,18 @@ DONE = object()
 
 @dataclass(frozen=True)
 class Endpoint:
-    """Where a server is and how to authenticate; `external` servers are never spawned or stopped."""
+    """Where a server is and how to authenticate.
+
+    `external` servers (MATHASSIST_URL) are never spawned or stopped; `spawned` says that this
+    client started the process just now, so a front end can say that it is starting.
+    """
 
     url: str
     token: str | None
     model: str | None = None
     external: bool = False
     pid: int | None = None
+    spawned: bool = False
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}

@@ -46,6 +46,30 @@ def test_embedded_model_beats_the_accuracy_floor(server: RunningServer) -> None:
     assert "overall" in r.stdout and "align next" in r.stdout
 
 
-def test_status_shows_model_and_requests(server: RunningServer) -> None:
+def test_status_shows_model_and_requests_as_a_person_reads_them(server: RunningServer) -> None:
     r = run(server, "-m", "mathassist", "status")
     assert r.returncode == 0 and "embedded" in r.stdout and "running" in r.stdout
+    assert "None" not in r.stdout and "{" not in r.stdout and "uptime " in r.stdout and " MiB" in r.stdout
+
+
+def test_short_flags_and_an_empty_problem(server: RunningServer) -> None:
+    r = run(server, "-m", "mathassist", "solve", LINEAR, "-t", "0", "-n", "400", "-s", "1", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["params"]["max_new_tokens"] == 400
+    empty = run(server, "-m", "mathassist", "solve", "   ")
+    assert empty.returncode == 2 and "the problem is empty" in empty.stderr and not empty.stdout
+
+
+def test_another_model_than_the_running_one_is_not_answered_silently(server: RunningServer) -> None:
+    env = {**os.environ, "MATHASSIST_RUNTIME_DIR": str(server.runtime_dir), "MATHASSIST_MODEL": "deepseek-ai/deepseek-math-7b-rl"}
+    env.pop("MATHASSIST_URL", None)
+    r = subprocess.run([sys.executable, "-m", "mathassist", "solve", LINEAR], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and not r.stdout
+    assert "serves embedded, not deepseek-ai/deepseek-math-7b-rl (MATHASSIST_MODEL)" in r.stderr
+    assert "mathassist stop" in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_version_is_the_package_version() -> None:
+    from importlib.metadata import version
+
+    r = subprocess.run([sys.executable, "-m", "mathassist", "--version"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == f"mathassist {version('mathassist')}"

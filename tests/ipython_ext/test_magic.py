@@ -103,6 +103,7 @@ def test_interrupt_cancels_the_generation_and_raises_keyboard_interrupt(kernel: 
     out = kernel.run("%%solve -t 1.5 -n 3000 --seed 9\nWrite a very long story about numbers.")
     errors = [o for o in out if o["output_type"] == "error"]
     assert errors and errors[0]["ename"] == "KeyboardInterrupt"
+    assert len(errors[0]["traceback"]) == 1 and "partial solution is above" in errors[0]["traceback"][0]
     assert "(interrupted)" in json.dumps(out)
     deadline = time.monotonic() + 3
     while use_server.metric("mathassist_requests_cancelled_total") < before + 1:
@@ -110,6 +111,19 @@ def test_interrupt_cancels_the_generation_and_raises_keyboard_interrupt(kernel: 
         time.sleep(0.05)
     use_server.wait_idle(timeout=2)
     assert value(kernel, "1 + 1") == 2  # the kernel is alive
+
+
+def test_load_ext_mathassist_works_too(use_server: RunningServer) -> None:
+    k = Kernel()
+    with k.client.setup_kernel():
+        assert k.run("%load_ext mathassist") == []
+        out = k.run(f"%%solve\n{LINEAR}")
+        md = next(o for o in out if o["output_type"] == "execute_result")["data"]["text/markdown"]
+        assert "**Answer:** $5$" in md
+        assert "  \n" in md, "each step of the solution on its own line"
+        empty = k.run("%%solve\n   ")
+        assert [o["text"] for o in empty if o["output_type"] == "stream"] == [
+            "UsageError: %%solve needs a problem in the cell body, for example: Solve for $x$: $2x + 3 = 7$.\n"]
 
 
 def test_bad_flag_is_one_usage_line_and_the_kernel_lives(kernel: Kernel) -> None:

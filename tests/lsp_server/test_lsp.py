@@ -185,6 +185,7 @@ async def test_disabled_language_gets_nothing(lsp: LanguageClient) -> None:
     assert await lsp.text_document_inline_completion_async(inline_params(uri, end_of(text))) is None
 
 
+@pytest.mark.slow
 async def test_unreachable_model_gives_one_message_and_the_server_keeps_running(tmp_path: object) -> None:
     env = {**os.environ, "MATHASSIST_URL": "http://127.0.0.1:9", "MATHASSIST_RUNTIME_DIR": str(tmp_path)}
     client = await start_lsp(env)

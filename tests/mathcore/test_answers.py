@@ -62,3 +62,25 @@ def test_vote_groups_equal_answers_and_counts_shares() -> None:
     votes = majority_vote(["\\boxed{\\frac{1}{2}}", "\\boxed{0.5}", "\\boxed{3}", "no answer"])
     assert [(v.answer, v.count, v.share) for v in votes] == [("\\frac{1}{2}", 2, 0.5), ("3", 1, 0.25)]
     assert votes[0].members == (0, 1)
+
+
+def test_a_split_vote_says_how_many_agree_and_flags_low_agreement() -> None:
+    from mathcore.sampling import SamplingParams
+    from mathcore.solution import solve_result
+
+    texts = ["So $\\boxed{5}$.", "So $\\boxed{5}$.", "So $\\boxed{7}$.", "So $\\boxed{9}$.", "So $\\boxed{11}$."]
+    split = solve_result("p", texts, SamplingParams(samples=5), "embedded")
+    md = split._repr_markdown_()
+    assert split.answer == "5" and split.agreement() == (2, 5) and split.unsure()
+    assert "**Answer:** $5$ (2 of 5 samples agree)" in md and "**Low agreement:** only 2 of 5" in md
+    assert split.to_json()["unsure"] is True
+    settled = solve_result("p", texts[:3], SamplingParams(samples=3), "embedded")
+    assert not settled.unsure() and "Low agreement" not in settled._repr_markdown_()
+    assert "agree" not in solve_result("p", texts[:1], SamplingParams(), "embedded")._repr_markdown_()
+
+
+def test_each_step_of_a_solution_is_its_own_line_in_jupyter_but_display_math_stays_whole() -> None:
+    from mathcore.solution import jupyter_markdown
+
+    md = jupyter_markdown("Subtract: $3x = 15$.\nDivide: $x = 5$.\n\\[\nx = 5\n\\]\nDone.\n\nNext.")
+    assert md == "Subtract: $3x = 15$.  \nDivide: $x = 5$.  \n$$\nx = 5\n$$  \nDone.\n\nNext."

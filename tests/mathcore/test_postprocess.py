@@ -36,6 +36,21 @@ def test_cut_at_step_end(raw: str, want: str) -> None:
     assert cut_at_step_end(raw, ctx_for(ALIGN)) == want
 
 
+@pytest.mark.parametrize(("doc", "language"), [
+    ("We expand.\n\n$$\n(x+1)^2 = x^2 + 2x + 1 \\\\\n= |\n$$", "markdown"),
+    ("\\[\n(x+1)^2 = |\n\\]", "latex"),
+    (ALIGN, "latex"),
+])
+def test_a_stray_dollar_never_ends_a_step_in_display_math(doc: str, language: str) -> None:
+    assert postprocess("x^2 + 2x + 1$.", ctx_for(doc, language)) == "x^2 + 2x + 1"
+
+
+def test_crlf_documents_give_the_same_context_as_lf() -> None:
+    lf = "We expand.\n\\begin{align*}\n(x+1)^2 &= x^2 + 2x + 1 \\\\\n&= "
+    a, b = extract_context(lf, 3, 3, "latex"), extract_context(lf.replace("\n", "\r\n"), 3, 3, "latex")
+    assert a == b and a.environment == "align*" and b.previous_line.endswith("\\\\")
+
+
 def test_cut_at_the_closing_dollar_of_inline_math() -> None:
     assert cut_at_step_end("2x$ and more", ctx_for("so $f'(x) = |", "markdown")) == "2x"
 

@@ -49,6 +49,7 @@ def test_a_full_runtime_folder_names_the_file_and_the_fix(tmp_path: Path, monkey
     assert list(tmp_path.iterdir()) == [], "no half-written file is left behind"
 
 
+@pytest.mark.slow
 def test_a_corrupt_server_json_is_replaced_by_a_new_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MATHASSIST_RUNTIME_DIR", str(tmp_path))
     monkeypatch.setenv("MATHASSIST_MODEL", "embedded")

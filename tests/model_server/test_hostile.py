@@ -120,6 +120,7 @@ def test_fuzzing_the_api_from_its_openapi_schema_finds_no_5xx(server: RunningSer
     server.wait_idle(10)
 
 
+@pytest.mark.slow
 def test_64_simultaneous_streams_are_served_in_full_or_refused_with_retry_after(tmp_path: Path) -> None:
     proc, srv = start_server(tmp_path, "--max-batch", "8", "--max-queue", "24")
     try:

@@ -18,6 +18,7 @@ from model_server.discovery import pid_alive
 CONNECT = "from model_server.client import Client; c = Client.connect(); print(c.endpoint.pid, c.model(), flush=True)"
 
 
+@pytest.mark.slow
 def test_six_simultaneous_clients_leave_exactly_one_process(tmp_path: Path) -> None:
     env = {**os.environ, "MATHASSIST_RUNTIME_DIR": str(tmp_path), "MATHASSIST_MODEL": "embedded", "MATHASSIST_IDLE_TIMEOUT": "60"}
     env.pop("MATHASSIST_URL", None)
@@ -42,6 +43,7 @@ def test_six_simultaneous_clients_leave_exactly_one_process(tmp_path: Path) -> N
     assert not (tmp_path / "server.json").exists(), "a stopped process must withdraw its server.json"
 
 
+@pytest.mark.slow
 def test_idle_timeout_ends_a_spawned_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MATHASSIST_RUNTIME_DIR", str(tmp_path))
     monkeypatch.setenv("MATHASSIST_MODEL", "embedded")
