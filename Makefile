@@ -47,8 +47,9 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.keystrokes
 	$(BIN)/python -m bench.hardening
 
+# the VS Code extension, with Node and npm only
 vsix:
-	scripts/vscode-e2e-setup.sh
+	scripts/build-vsix.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

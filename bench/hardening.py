@@ -100,7 +100,7 @@ async def lsp_session(server: Server, edits: int) -> None:
     client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "latex", 1, text)))
     typed = "x^2 + 8x + 15 \\\\"
     try:
-        before = 0.0
+        before, trend = 0.0, []
         for i in range(edits):
             lines = text.split("\n")
             line, col = len(lines) - 1, len(lines[-1])
@@ -124,10 +124,12 @@ async def lsp_session(server: Server, edits: int) -> None:
                 await pending
             if i == 499:
                 before = rss_mib(pid)
+            if i % 2500 == 2499:
+                trend.append(f"{i + 1}: {rss_mib(pid):.1f}")
         await pending
         after = rss_mib(pid)
         print(f"language server RSS: {before:.1f} MiB after 500 edits, {after:.1f} MiB after {edits} edits and completions "
-              f"on one {len(text)}-character document: growth {100 * (after - before) / before:+.1f}%")
+              f"on one {len(text)}-character document: growth {100 * (after - before) / before:+.1f}% (MiB by edits: {', '.join(trend)})")
     finally:
         await client.shutdown_session()
 
@@ -199,11 +201,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--edits", type=int, default=10_000)
+    parser.add_argument("--only", choices=["server", "lsp", "recovery"], help="run one part")
     args = parser.parse_args()
-    server_memory(args.requests)
-    with model_process() as server:
-        asyncio.run(lsp_session(server, args.edits))
-    recovery()
+    if args.only in (None, "server"):
+        server_memory(args.requests)
+    if args.only in (None, "lsp"):
+        with model_process() as server:
+            asyncio.run(lsp_session(server, args.edits))
+    if args.only in (None, "recovery"):
+        recovery()
 
 
 if __name__ == "__main__":

@@ -151,25 +151,32 @@ def _fields(p: SamplingParams) -> dict[str, Any]:
 
 
 class _Notice:
-    """What the model process is doing while the kernel waits for it (starting, loading)."""
+    """What the model process is doing while the kernel waits for it (starting, loading).
+
+    The line stays, in its final form (ready after N s), so the cell records why it took longer.
+    """
 
     def __init__(self, rich: bool) -> None:
         self.rich, self.handle, self.last = rich, None, ""
+        self.started = time.monotonic()
 
     def show(self, message: str) -> None:
         if message == self.last:
             return
         self.last = message
-        if not self.rich:
-            print(f"mathassist: {message}...", file=sys.stderr, flush=True)
-        elif self.handle is None:
-            self.handle = display(Markdown(f"*mathassist: {message}...*"), display_id=True)
-        else:
-            self.handle.update(Markdown(f"*mathassist: {message}...*"))
+        self._put(f"mathassist: {message}...")
 
     def clear(self) -> None:
-        if self.handle is not None:
-            self.handle.update(Markdown(""))
+        if self.last:
+            self._put(f"mathassist: the model process is ready ({time.monotonic() - self.started:.0f} s)")
+
+    def _put(self, line: str) -> None:
+        if not self.rich:
+            print(line, file=sys.stderr, flush=True)
+        elif self.handle is None:
+            self.handle = display(Markdown(f"*{line}*"), display_id=True)
+        else:
+            self.handle.update(Markdown(f"*{line}*"))
 
 
 class _Stream:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the VS Code end-to-end test needs, into .cache/vscode (git-ignored), once:
-# Node 24 (code-server refuses Node 20), code-server 4.139.1 (VS Code 1.139.1), Debian's Chromium,
-# and the extension's npm dependencies; then builds and packages the .vsix.
+# Node 24 (code-server refuses Node 20), code-server 4.139.1 (VS Code 1.139.1), Debian's Chromium;
+# then builds the .vsix with scripts/build-vsix.sh (which alone is `make vsix`).
 # See shared/notes/vscode-in-browser.md for why each step is as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,8 +26,4 @@ fi
 if ! command -v chromium >/dev/null; then
   apt-get update -qq && apt-get install -y -qq chromium >/dev/null
 fi
-cd vscode-client
-[ -d node_modules ] || npm ci --silent
-npm run --silent typecheck
-npm run --silent lint
-npm run --silent package >/dev/null
+scripts/build-vsix.sh >/dev/null

@@ -57,6 +57,8 @@ class Choice:
 
 @dataclass(frozen=True)
 class Completion:
+    """A whole (non-streamed) response: every sample, in index order, and the token counts."""
+
     model: str
     choices: tuple[Choice, ...]
     prompt_tokens: int

@@ -8,12 +8,15 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from model_server.client import Endpoint, stop_process
+from model_server.discovery import read_info
 from tests.conftest import RunningServer
 
 LINEAR = "Solve for $x$: $3x + 5 = 20$."
@@ -113,17 +116,28 @@ def test_interrupt_cancels_the_generation_and_raises_keyboard_interrupt(kernel: 
     assert value(kernel, "1 + 1") == 2  # the kernel is alive
 
 
-def test_load_ext_mathassist_works_too(use_server: RunningServer) -> None:
+@pytest.mark.slow
+def test_load_ext_mathassist_shows_the_process_starting_then_solves(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MATHASSIST_RUNTIME_DIR", str(tmp_path))  # no process runs there yet: the kernel starts one
+    monkeypatch.setenv("MATHASSIST_MODEL", "embedded")
+    monkeypatch.setenv("MATHASSIST_IDLE_TIMEOUT", "60")
+    monkeypatch.delenv("MATHASSIST_URL", raising=False)
     k = Kernel()
-    with k.client.setup_kernel():
-        assert k.run("%load_ext mathassist") == []
-        out = k.run(f"%%solve\n{LINEAR}")
-        md = next(o for o in out if o["output_type"] == "execute_result")["data"]["text/markdown"]
-        assert "**Answer:** $5$" in md
-        assert "  \n" in md, "each step of the solution on its own line"
-        empty = k.run("%%solve\n   ")
-        assert [o["text"] for o in empty if o["output_type"] == "stream"] == [
-            "UsageError: %%solve needs a problem in the cell body, for example: Solve for $x$: $2x + 3 = 7$.\n"]
+    try:
+        with k.client.setup_kernel():
+            assert k.run("%load_ext mathassist") == []
+            out = k.run(f"%%solve\n{LINEAR}")
+            assert "mathassist: the model process is ready (" in text_of(out, "text/markdown")  # it said "starting" meanwhile
+            md = next(o for o in out if o["output_type"] == "execute_result")["data"]["text/markdown"]
+            assert "**Answer:** $5$" in md
+            assert "  \n" in md, "each step of the solution on its own line"
+            empty = k.run("%%solve\n   ")
+            assert [o["text"] for o in empty if o["output_type"] == "stream"] == [
+                "UsageError: %%solve needs a problem in the cell body, for example: Solve for $x$: $2x + 3 = 7$.\n"]
+    finally:
+        info = read_info(tmp_path)
+        if info is not None:
+            stop_process(Endpoint(info.url, info.token, info.model, pid=info.pid))
 
 
 def test_bad_flag_is_one_usage_line_and_the_kernel_lives(kernel: Kernel) -> None:

@@ -2,9 +2,11 @@
  * The mathassist VS Code extension: starts `mathassist lsp`, forwards settings, shows the model's
  * state in the status bar. Every suggestion comes from the language server.
  */
+import { existsSync } from 'node:fs';
+import { delimiter } from 'node:path';
 import * as vscode from 'vscode';
 import { ExecuteCommandRequest, LanguageClient, LanguageClientOptions, ServerOptions, State } from 'vscode-languageclient/node';
-import { LAUNCH_KEYS, serverCommand, serverSettings, statusText } from './settings';
+import { findServer, LAUNCH_KEYS, ServerCommand, serverSettings, statusText } from './settings';
 
 let client: LanguageClient | undefined;
 
@@ -12,9 +14,52 @@ function config(): vscode.WorkspaceConfiguration {
   return vscode.workspace.getConfiguration('mathassist');
 }
 
-function createClient(output: vscode.LogOutputChannel, status: vscode.StatusBarItem): LanguageClient {
+/** The interpreter selected in the Python extension, if it is installed and has one. */
+async function selectedPython(): Promise<string | undefined> {
+  const python = vscode.extensions.getExtension('ms-python.python');
+  if (!python) {
+    return undefined;
+  }
+  try {
+    const api = python.isActive ? python.exports : await python.activate();
+    return api?.environments?.getActiveEnvironmentPath?.()?.path as string | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function locateServer(): Promise<ServerCommand | undefined> {
   const cfg = config();
-  const launch = serverCommand({ executable: cfg.get<string>('executable', 'mathassist'), pythonPath: cfg.get<string>('pythonPath', '') });
+  return findServer({ executable: cfg.get<string>('executable', 'mathassist'), pythonPath: cfg.get<string>('pythonPath', '') }, {
+    workspaceFolders: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
+    selectedPython: await selectedPython(),
+    pathDirs: (process.env.PATH ?? '').split(delimiter),
+    windows: process.platform === 'win32',
+    exists: existsSync,
+  });
+}
+
+async function reportNotFound(status: vscode.StatusBarItem, retry: () => Promise<void>): Promise<void> {
+  status.text = statusText('error');
+  status.tooltip = 'mathassist: the `mathassist` command was not found';
+  const select = 'Select Python Interpreter';
+  const settings = 'Open Settings';
+  const actions = vscode.extensions.getExtension('ms-python.python') ? [select, settings] : [settings];
+  const choice = await vscode.window.showErrorMessage(
+    'mathassist: no `mathassist` command was found in the workspace\'s .venv or venv, the selected Python interpreter, or PATH. '
+    + 'Install it there (pip install -e . in the mathassist repository), select an interpreter that has it, '
+    + 'or set mathassist.executable.', ...actions);
+  if (choice === select) {
+    await vscode.commands.executeCommand('python.setInterpreter');
+    await retry();
+  } else if (choice === settings) {
+    await vscode.commands.executeCommand('workbench.action.openSettings', 'mathassist.executable');
+  }
+}
+
+function createClient(launch: ServerCommand, output: vscode.LogOutputChannel, status: vscode.StatusBarItem): LanguageClient {
+  const cfg = config();
+  output.info(`launching ${launch.command} ${launch.args.join(' ')}`);
   const serverOptions: ServerOptions = { command: launch.command, args: launch.args };
   const languages = ['latex', 'tex', 'markdown', 'plaintext'];
   const clientOptions: LanguageClientOptions = {
@@ -42,15 +87,22 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   status.show();
   context.subscriptions.push(output, status);
 
+  // eslint-disable-next-line prefer-const
+  let restart: () => Promise<void>;
   const start = async (): Promise<void> => {
-    client = createClient(output, status);
+    const launch = await locateServer();
+    if (!launch) {
+      void reportNotFound(status, restart);
+      return;
+    }
+    client = createClient(launch, output, status);
     context.subscriptions.push(client.onNotification('mathassist/status', (p: { state: string; message: string }) => {
       status.text = statusText(p.state);
       status.tooltip = `mathassist: ${p.state}${p.message ? ` (${p.message})` : ''}`;
     }));
     await client.start();
   };
-  const restart = async (): Promise<void> => {
+  restart = async (): Promise<void> => {
     const old = client;
     client = undefined;
     await old?.stop();

@@ -22,6 +22,52 @@ export function serverCommand(launch: LaunchSettings): ServerCommand {
   return { command: launch.executable.trim() || 'mathassist', args: ['lsp'] };
 }
 
+/** What the machine offers to find `mathassist` in, gathered by the extension (kept out for testing). */
+export interface Environment {
+  workspaceFolders: string[];
+  /** the interpreter selected in the Python extension, when it is installed */
+  selectedPython?: string;
+  /** the PATH entries */
+  pathDirs: string[];
+  windows: boolean;
+  exists: (path: string) => boolean;
+}
+
+/**
+ * Where to launch the language server from, as the Python tool extensions look for their tools:
+ * the settings if the user set them, then the workspace's `.venv` or `venv`, then the interpreter
+ * selected in the Python extension, then PATH. Undefined when nothing is found.
+ */
+export function findServer(launch: LaunchSettings, env: Environment): ServerCommand | undefined {
+  const exe = launch.executable.trim();
+  if (launch.pythonPath.trim() || (exe && exe !== 'mathassist')) {
+    return serverCommand(launch);
+  }
+  const sep = env.windows ? '\\' : '/';
+  const bin = env.windows ? 'Scripts' : 'bin';
+  const name = env.windows ? 'mathassist.exe' : 'mathassist';
+  for (const folder of env.workspaceFolders) {
+    for (const venv of ['.venv', 'venv']) {
+      const candidate = [folder, venv, bin, name].join(sep);
+      if (env.exists(candidate)) {
+        return { command: candidate, args: ['lsp'] };
+      }
+    }
+  }
+  if (env.selectedPython) {
+    const dir = env.selectedPython.slice(0, Math.max(env.selectedPython.lastIndexOf('/'), env.selectedPython.lastIndexOf('\\')));
+    if (env.exists([dir, name].join(sep))) {
+      return { command: env.selectedPython, args: ['-m', 'mathassist', 'lsp'] };
+    }
+  }
+  for (const dir of env.pathDirs) {
+    if (dir && env.exists([dir, name].join(sep))) {
+      return { command: [dir, name].join(sep), args: ['lsp'] };
+    }
+  }
+  return undefined;
+}
+
 /** The keys the server reads, nested as in `initializationOptions` / `workspace/configuration`. */
 export const SERVER_KEYS = [
   'serverUrl',

@@ -3,8 +3,10 @@
 //
 // Environment: CODE_SERVER (its bin/code-server), VSIX, MATHASSIST (the executable), ARTIFACTS
 // (folder for screenshots), CHROMIUM (default /usr/bin/chromium). Exits non-zero on failure.
+// As a newcomer has it: mathassist lives in the workspace's .venv, not on PATH, and no mathassist
+// setting is set; the extension must find it there.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +27,8 @@ const userData = join(root, 'user');
 const extensions = join(root, 'extensions');
 const workspace = join(root, 'workspace');
 mkdirSync(join(userData, 'User'), { recursive: true });
-mkdirSync(workspace, { recursive: true });
+mkdirSync(join(workspace, '.venv', 'bin'), { recursive: true });
+symlinkSync(MATHASSIST, join(workspace, '.venv', 'bin', 'mathassist'));
 writeFileSync(join(workspace, 'expand.tex'),
   'We expand the product.\n\\begin{align*}\n(x + 3)(x + 5) &= x^2 + 5x + 3x + 15 \\\\\n&=\n\\end{align*}\n');
 writeFileSync(join(workspace, 'proof.tex'),
@@ -34,7 +37,6 @@ writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify({
   'security.workspace.trust.enabled': false,
   'workbench.startupEditor': 'none',
   'editor.inlineSuggest.enabled': true,
-  'mathassist.executable': MATHASSIST,
   'mathassist.inline.debounceMs': 50,
   'mathassist.trace.server': 'messages',
 }));

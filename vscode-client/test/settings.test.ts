@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { serverCommand, serverSettings, statusText } from '../src/settings';
+import { Environment, findServer, serverCommand, serverSettings, statusText } from '../src/settings';
 
 test('executable launches `<exe> lsp`', () => {
   assert.deepEqual(serverCommand({ executable: '/opt/venv/bin/mathassist', pythonPath: '' }), { command: '/opt/venv/bin/mathassist', args: ['lsp'] });
@@ -28,4 +28,36 @@ test('status texts', () => {
   assert.match(statusText('ready'), /check/);
   assert.match(statusText('loading'), /loading/);
   assert.match(statusText('error'), /error/);
+});
+
+const machine = (files: string[], extra: Partial<Environment> = {}): Environment => ({
+  workspaceFolders: ['/work/paper'], pathDirs: ['/usr/bin', '/opt/tools/bin'], windows: false,
+  exists: (p) => files.includes(p), ...extra,
+});
+const defaults = { executable: 'mathassist', pythonPath: '' };
+
+test('the workspace .venv is found first, then venv', () => {
+  assert.deepEqual(findServer(defaults, machine(['/work/paper/.venv/bin/mathassist', '/opt/tools/bin/mathassist'])),
+    { command: '/work/paper/.venv/bin/mathassist', args: ['lsp'] });
+  assert.deepEqual(findServer(defaults, machine(['/work/paper/venv/bin/mathassist'])),
+    { command: '/work/paper/venv/bin/mathassist', args: ['lsp'] });
+});
+
+test('then the interpreter selected in the Python extension, if mathassist is installed beside it, then PATH', () => {
+  const selected = { selectedPython: '/home/u/envs/m/bin/python' };
+  assert.deepEqual(findServer(defaults, machine(['/home/u/envs/m/bin/mathassist', '/opt/tools/bin/mathassist'], selected)),
+    { command: '/home/u/envs/m/bin/python', args: ['-m', 'mathassist', 'lsp'] });
+  assert.deepEqual(findServer(defaults, machine(['/opt/tools/bin/mathassist'], selected)),
+    { command: '/opt/tools/bin/mathassist', args: ['lsp'] });
+});
+
+test('settings the user set win; nothing found is undefined', () => {
+  assert.deepEqual(findServer({ executable: '/x/mathassist', pythonPath: '' }, machine(['/work/paper/.venv/bin/mathassist'])),
+    { command: '/x/mathassist', args: ['lsp'] });
+  assert.equal(findServer(defaults, machine([])), undefined);
+});
+
+test('Windows layout', () => {
+  assert.deepEqual(findServer(defaults, machine(['C:\\p\\.venv\\Scripts\\mathassist.exe'], { windows: true, workspaceFolders: ['C:\\p'] })),
+    { command: 'C:\\p\\.venv\\Scripts\\mathassist.exe', args: ['lsp'] });
 });
