@@ -28,11 +28,13 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import Markdown, display
-from traitlets import Float, Int, TraitType, Unicode
+from traitlets import Bool, Float, Int, TraitType, Unicode
 
 from mathcore.sampling import PARAMS, InvalidParameter, Param, SamplingParams
 from mathcore.solution import SolveResult, jupyter_markdown
+from mathcore.tools import MAX_TOOL_ROUNDS, tool_rounds
 from model_server.client import Client, ClientError, solve
+from sandbox import Limits
 
 __all__ = ["SolveError", "SolveMagics"]
 
@@ -71,6 +73,10 @@ class SolveMagics(Magics):
     max_new_tokens = _trait(SPEC["max_new_tokens"])
     samples = _trait(SPEC["samples"])
     seed = _trait(SPEC["seed"])
+    tools = Bool(False, help="let the model write Python that runs in the sandbox (DeepSeekMath's tool-integrated format)").tag(config=True)
+    max_tool_rounds = Int(2, help=f"programs run per solution at most, 1 to {MAX_TOOL_ROUNDS}").tag(config=True)
+    tool_time_limit = Float(10.0, help="wall-clock seconds a program may run in the sandbox").tag(config=True)
+    tool_memory_limit = Int(1024, help="memory (MiB) a program may use in the sandbox").tag(config=True)
     update_interval = Float(0.1, help="seconds between display updates while streaming").tag(config=True)
     model = Unicode("", help="model for a process this kernel starts (default: $MATHASSIST_MODEL or auto)").tag(config=True)
 
@@ -105,18 +111,26 @@ class SolveMagics(Magics):
         return self._client
 
     @_sampling_flags
+    @argument("--tools", action="store_true", default=None, help="let the model write Python that runs in the sandbox")
+    @argument("--max-tool-rounds", dest="max_tool_rounds", type=int, help=f"programs run per solution at most, 1 to {MAX_TOOL_ROUNDS}")
     @no_var_expand
     @cell_magic
     def solve(self, line: str, cell: str) -> SolveResult:
         """Solve the problem in this cell step by step; flags override the SolveMagics defaults."""
         args = parse_argstring(self.solve, line)
         params = self._params(args)
+        try:
+            rounds = tool_rounds(self.max_tool_rounds if args.max_tool_rounds is None else args.max_tool_rounds)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        limits = Limits.of(self.tool_time_limit, self.tool_memory_limit)
         if not cell.strip():
             raise UsageError("%%solve needs a problem in the cell body, for example: Solve for $x$: $2x + 3 = 7$.")
         client = self._connect()
         view = _Stream(self.update_interval, rich=getattr(self.shell, "kernel", None) is not None)
         try:
-            result = solve(client, cell, params, on_text=view.update, on_interrupt=view.interrupted)
+            result = solve(client, cell, params, on_text=view.update, on_interrupt=view.interrupted,
+                           tools=bool(args.tools or self.tools), max_tool_rounds=rounds, limits=limits)
         except ClientError as exc:
             self._client = None  # reconnect (or respawn) on the next cell
             raise SolveError(str(exc)) from None

@@ -1,4 +1,4 @@
-"""`mathassist`: serve | solve | status | stop | lsp, and `--version`.
+"""`mathassist`: serve | solve | status | stop | lsp | sandbox, and `--version`.
 
 This is a front end (the terminal one): it imports `model_server.client` and `mathcore`, and
 imports the server or the language server only inside the subcommand that runs them, so
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mathcore.sampling import PARAMS, InvalidParameter, SamplingParams
+from mathcore.tools import tool_rounds
 
 __all__ = ["main"]
 
@@ -52,7 +53,16 @@ def _parser() -> argparse.ArgumentParser:
                        description="Solve one problem step by step through the shared model process (started if none runs).")
     v.add_argument("problem", help="the problem, LaTeX welcome (quote it: 'Solve for $x$: $3x + 5 = 20$.')")
     sampling_flags(v.add_argument)
-    v.add_argument("--json", action="store_true", help="print one JSON object (answer, text, model, samples, votes, params)")
+    v.add_argument("--json", action="store_true", help="print one JSON object (answer, text, model, samples, votes, params, tool_runs)")
+    v.add_argument("--tools", action="store_true", help="let the model write Python that runs in the sandbox (DeepSeekMath's tool-integrated format)")
+    v.add_argument("--max-tool-rounds", type=int, default=2, metavar="N", help="programs run per solution at most, 1 to 8 (default 2)")
+
+    b = sub.add_parser("sandbox", help="run Python from standard input in the sandbox the tool loop uses",
+                       description="Run the Python program on standard input in exactly the sandbox that --tools uses.")
+    b.add_argument("--json", action="store_true", help="print {stdout, error, timed_out, exit_code, seconds, ...} as JSON")
+    b.add_argument("--info", action="store_true", help="print, as JSON, which protections are in force on this machine")
+    b.add_argument("--time-limit", type=float, metavar="S", help="wall-clock seconds (default 10, or $MATHASSIST_SANDBOX_TIME)")
+    b.add_argument("--memory-limit", type=int, metavar="MIB", help="address space in MiB (default 1024, or $MATHASSIST_SANDBOX_MEMORY)")
 
     sub.add_parser("status", help="show the shared model process")
     sub.add_parser("stop", help="stop the shared model process")
@@ -80,12 +90,13 @@ def _solve(args: argparse.Namespace) -> int:
         return 2
     try:
         params = SamplingParams.create(names=FLAG_NAMES, **{p.name: getattr(args, p.name) for p in PARAMS})
-    except InvalidParameter as exc:
+        rounds = tool_rounds(args.max_tool_rounds)
+    except (InvalidParameter, ValueError) as exc:
         print(f"mathassist solve: {exc}", file=sys.stderr)
         return 2
     with Client.connect(on_wait=_progress) as client:
         if args.json:
-            result = solve(client, args.problem, params)
+            result = solve(client, args.problem, params, tools=args.tools, max_tool_rounds=rounds)
             print(json.dumps(result.to_json(), ensure_ascii=False))
             return 0
         shown = [0]
@@ -96,7 +107,8 @@ def _solve(args: argparse.Namespace) -> int:
             sys.stdout.flush()
             shown[0] = len(texts[0])
 
-        result = solve(client, args.problem, params, on_text=echo if params.samples == 1 else None)
+        result = solve(client, args.problem, params, on_text=echo if params.samples == 1 else None, tools=args.tools,
+                       max_tool_rounds=rounds)
         if params.samples == 1:
             print()
         else:  # several samples stream at once: show the voted solution and the vote
@@ -137,6 +149,33 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {m} min" if hours else f"{m} min {s} s" if m else f"{s} s"
 
 
+def _sandbox(args: argparse.Namespace) -> int:
+    """Run stdin's program in the sandbox (or describe it): the same `sandbox.run` as the tool loop."""
+    from sandbox import Limits, SandboxError, protections, run
+
+    if args.info:
+        print(json.dumps(protections(), indent=2))
+        return 0
+    default = Limits.from_env()
+    limits = Limits.of(default.wall_seconds if args.time_limit is None else args.time_limit,
+                       default.memory_mib if args.memory_limit is None else args.memory_limit)
+    if limits.wall_seconds <= 0 or limits.memory_mib < 64:
+        print("mathassist sandbox: --time-limit must be above 0 and --memory-limit at least 64 (MiB)", file=sys.stderr)
+        return 2
+    try:
+        result = run(sys.stdin.read(), limits)
+    except SandboxError as exc:
+        print(f"mathassist sandbox: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        sys.stdout.write(result.stdout)
+        if result.error:
+            print(result.error, file=sys.stderr)
+    return 0 if result.error is None else 1
+
+
 def _status() -> int:
     from model_server.client import Client
 
@@ -172,6 +211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _status()
         if args.command == "stop":
             return _stop()
+        if args.command == "sandbox":
+            return _sandbox(args)
         from lsp_server.server import run_stdio
 
         return run_stdio()

@@ -4,6 +4,9 @@
 - `instruct` (the -instruct and -rl models, and the embedded model, which was trained on this
   format): `User: {q}\\nPlease reason step by step, and put your final answer within
   \\boxed{}.\\n\\nAssistant:`, BOS added by the tokenizer, no system prompt.
+- tool-integrated (`tools=True`): the instruction asks for programs instead; generation stops
+  at the ```` ```output ```` fence so that the program can run (`mathcore.tools`). The base
+  model gets two worked few-shot solutions that use programs.
 """
 
 from __future__ import annotations
@@ -12,11 +15,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Family", "Prompt", "chat_prompt", "family_of", "solve_prompt"]
+__all__ = ["COT_INSTRUCTION", "OUTPUT_FENCE", "TOOL_INSTRUCTION", "Family", "Prompt", "chat_prompt", "family_of", "solve_prompt"]
 
 Family = Literal["base", "instruct"]
 
 COT_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
+TOOL_INSTRUCTION = ("Please integrate natural language reasoning with programs to solve the problem above, "
+                    "and put your final answer within \\boxed{}.")
+OUTPUT_FENCE = "```output"
+
+_TOOL_SHOTS = (
+    (
+        "What is the sum of all positive divisors of $360$?",
+        "We list the divisors with a program and add them.\n```python\nfrom sympy import divisors\n\n"
+        "print(sum(divisors(360)))\n```\n```output\n1170\n```\nThe sum of the divisors of $360$ is "
+        "$\\boxed{1170}$.\nFinal Answer: The final answer is $1170$. I hope it is correct.",
+    ),
+    (
+        "Solve for $x$: $\\frac{x}{3} + 7 = 12$.",
+        "We solve the equation with sympy.\n```python\nfrom sympy import Eq, solve, symbols\n\n"
+        "x = symbols('x')\nprint(solve(Eq(x / 3 + 7, 12), x))\n```\n```output\n[15]\n```\nSo $x = \\boxed{15}$.\n"
+        "Final Answer: The final answer is $15$. I hope it is correct.",
+    ),
+)
 EOS_TEXT = "<｜end▁of▁sentence｜>"
 
 _SHOTS = (
@@ -67,13 +88,14 @@ def family_of(model: str) -> Family:
     return "base"
 
 
-def solve_prompt(problem: str, family: Family) -> Prompt:
-    """The prompt that asks `family` for a full step-by-step solution of `problem`."""
+def solve_prompt(problem: str, family: Family, tools: bool = False) -> Prompt:
+    """The prompt that asks `family` for a full step-by-step solution of `problem` (with programs if `tools`)."""
     q = problem.strip()
+    fence = (OUTPUT_FENCE,) if tools else ()
     if family == "base":
-        shots = "\n\n".join(f"Problem:\n{p}\n\nSolution:\n{s}" for p, s in _SHOTS)
-        return Prompt(f"{shots}\n\nProblem:\n{q}\n\nSolution:", ("\nProblem:", "\n\nProblem"))
-    return Prompt(f"User: {q}\n{COT_INSTRUCTION}\n\nAssistant:", ("\nUser:",))
+        shots = "\n\n".join(f"Problem:\n{p}\n\nSolution:\n{s}" for p, s in (_TOOL_SHOTS if tools else _SHOTS))
+        return Prompt(f"{shots}\n\nProblem:\n{q}\n\nSolution:", ("\nProblem:", "\n\nProblem", *fence))
+    return Prompt(f"User: {q}\n{TOOL_INSTRUCTION if tools else COT_INSTRUCTION}\n\nAssistant:", ("\nUser:", *fence))
 
 
 def chat_prompt(messages: Sequence[dict[str, str]]) -> str:

@@ -15,12 +15,13 @@ from typing import Any
 
 from mathcore.answers import extract_answer
 from mathcore.sampling import SamplingParams
+from mathcore.tools import ToolRun
 from mathcore.voting import Vote, majority_vote
 
 __all__ = ["LOW_AGREEMENT", "SolveResult", "jupyter_markdown", "solve_result"]
 
 LOW_AGREEMENT = 0.5  # below this share of the samples, the voted answer is shown as unsure
-_DISPLAY_BLOCK = re.compile(r"(\$\$.*?\$\$|\\begin\{([a-zA-Z]+\*?)\}.*?\\end\{\2\})", re.S)
+_DISPLAY_BLOCK = re.compile(r"(\$\$.*?\$\$|```.*?```|\\begin\{([a-zA-Z]+\*?)\}.*?\\end\{\2\})", re.S)
 
 
 def jupyter_markdown(text: str) -> str:
@@ -28,14 +29,14 @@ def jupyter_markdown(text: str) -> str:
 
     LaTeX delimiters it understands (`\\[x\\]` -> `$$x$$`, `\\(x\\)` -> `$x$`), and each step on its
     own line: Markdown would join single lines into one paragraph, so they end in a hard break,
-    except inside display math, which must stay one block.
+    except inside display math and fenced code (programs and their output), which stay whole.
     """
     text = re.sub(r"\\\[(.+?)\\\]", lambda m: f"$${m.group(1)}$$", text, flags=re.S)
     text = re.sub(r"\\\((.+?)\\\)", lambda m: f"${m.group(1)}$", text, flags=re.S)
     parts = _DISPLAY_BLOCK.split(text)
     out = []
     for i in range(0, len(parts), 3):  # split keeps the block (i + 1) and its environment name (i + 2)
-        out.append(re.sub(r"(?<!\n)[ \t]*\n(?!\n)", "  \n", parts[i]))
+        out.append(re.sub(r"(?<=[^\n])[ \t]*\n(?!\n)", "  \n", parts[i]))  # not the line end right after a block
         if i + 1 < len(parts):
             out.append(parts[i + 1])
     return "".join(out)
@@ -54,6 +55,7 @@ class SolveResult:
     model: str
     interrupted: bool = False
     finish_reasons: tuple[str | None, ...] = field(default=())
+    tool_runs: tuple[ToolRun, ...] = field(default=())  # the programs of the shown solution, when tools were used
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -65,6 +67,7 @@ class SolveResult:
             "params": self.params.to_dict(),
             "interrupted": self.interrupted,
             "unsure": self.unsure(),
+            "tool_runs": [r.to_json() for r in self.tool_runs],
         }
 
     def agreement(self) -> tuple[int, int]:
@@ -103,14 +106,13 @@ def _params_line(p: SamplingParams) -> str:
 
 def solve_result(
     problem: str, texts: Sequence[str], params: SamplingParams, model: str,
-    interrupted: bool = False, finish_reasons: Sequence[str | None] = (),
+    interrupted: bool = False, finish_reasons: Sequence[str | None] = (), tool_runs: Sequence[Sequence[ToolRun]] = (),
 ) -> SolveResult:
     """Vote over the samples; the shown solution is the first sample that gave the winning answer."""
     votes = majority_vote(texts) if len(texts) > 1 else []
     answer: str | None
-    if votes:
-        answer, best = votes[0].answer, texts[votes[0].members[0]]
-    else:
-        best = texts[0] if texts else ""
-        answer = extract_answer(best)
-    return SolveResult(problem, answer, best, tuple(texts), tuple(votes), params, model, interrupted, tuple(finish_reasons))
+    shown = votes[0].members[0] if votes else 0
+    best = texts[shown] if texts else ""
+    answer = votes[0].answer if votes else extract_answer(best)
+    runs = tuple(tool_runs[shown]) if shown < len(tool_runs) else ()
+    return SolveResult(problem, answer, best, tuple(texts), tuple(votes), params, model, interrupted, tuple(finish_reasons), runs)

@@ -18,6 +18,7 @@ from nbclient import NotebookClient
 from model_server.client import Endpoint, stop_process
 from model_server.discovery import read_info
 from tests.conftest import RunningServer
+from tests.scripted_server import scripted_server
 
 LINEAR = "Solve for $x$: $3x + 5 = 20$."
 
@@ -157,3 +158,28 @@ def test_unreachable_model_is_one_clear_line_and_the_kernel_lives(kernel: Kernel
     assert len(errors) == 1 and errors[0]["ename"] == "SolveError"
     assert len(errors[0]["traceback"]) == 1 and "MATHASSIST_URL" in errors[0]["traceback"][0]
     assert value(kernel, "3 + 3") == 6
+
+
+@pytest.mark.slow
+def test_solve_with_tools_shows_programs_and_outputs_and_survives_a_killed_program(monkeypatch: pytest.MonkeyPatch) -> None:
+    replies = [
+        "We compute the power with a program.\n```python\nprint(2**10)\n```\n", " The program printed $1024$, so the answer is $\\boxed{1024}$.",
+        "An endless search.\n```python\nwhile True:\n    pass\n```\n", " It did not finish.",
+    ]
+    with scripted_server(replies) as (url, prompts):
+        monkeypatch.setenv("MATHASSIST_URL", url)  # an OpenAI-compatible server that writes programs, as DeepSeekMath-RL does
+        k = Kernel()
+        with k.client.setup_kernel():
+            k.run("%load_ext mathassist\n%config SolveMagics.tool_time_limit = 1.5")
+            out = k.run("%%solve --tools\nCompute $2^{10}$.")
+            md = next(o for o in out if o["output_type"] == "execute_result")["data"]["text/markdown"]
+            assert "```python\nprint(2**10)\n```\n```output\n1024\n```" in md
+            assert "**Answer:** $1024$" in md
+            assert value(k, "[r.output for r in _.tool_runs]") == ["1024\n"]
+            assert "Please integrate natural language reasoning with programs" in prompts[0]
+            assert prompts[1].endswith("```output\n1024\n```\n")
+            out = k.run("%%solve --tools\nFind the largest prime.")
+            assert not [o for o in out if o["output_type"] == "error"]
+            assert value(k, "_.tool_runs[0].error").startswith("TimeoutError: the program ran longer than 1.5 s")
+            assert "Runtime errors: TimeoutError" in prompts[3]
+            assert value(k, "6 * 7") == 42  # the kernel lives on

@@ -83,4 +83,4 @@ def test_each_step_of_a_solution_is_its_own_line_in_jupyter_but_display_math_sta
     from mathcore.solution import jupyter_markdown
 
     md = jupyter_markdown("Subtract: $3x = 15$.\nDivide: $x = 5$.\n\\[\nx = 5\n\\]\nDone.\n\nNext.")
-    assert md == "Subtract: $3x = 15$.  \nDivide: $x = 5$.  \n$$\nx = 5\n$$  \nDone.\n\nNext."
+    assert md == "Subtract: $3x = 15$.  \nDivide: $x = 5$.  \n$$\nx = 5\n$$\nDone.\n\nNext."
