@@ -11,6 +11,9 @@ environment, and, applied by the interpreter to itself before it reads the progr
 - seccomp (libseccomp): no new processes (threads are fine), no programs, no sockets, no signals
   to other processes, no ptrace.
 
+Landlock and libseccomp are called through ctypes (see `_boot.py` for why not their bindings);
+where the system lacks one, the run goes on without it and `protections()` says so.
+
 `protections()` says which of these are in force on this machine (`mathassist sandbox --info`).
 
     SandboxError          the sandbox itself could not start (not the program's fault)
