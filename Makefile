@@ -46,6 +46,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.batching
 	$(BIN)/python -m bench.keystrokes
 	$(BIN)/python -m bench.hardening
+	$(BIN)/python -m bench.sandbox
 
 # the VS Code extension, with Node and npm only
 vsix:

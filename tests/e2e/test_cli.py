@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 from tests.conftest import ROOT, RunningServer
+from tests.scripted_server import scripted_server
 
 LINEAR = "Solve for $x$: $3x + 5 = 20$."
 
@@ -73,3 +74,29 @@ def test_version_is_the_package_version() -> None:
 
     r = subprocess.run([sys.executable, "-m", "mathassist", "--version"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout.strip() == f"mathassist {version('mathassist')}"
+
+
+def test_sandbox_command_runs_stdin_and_describes_itself() -> None:
+    r = subprocess.run([sys.executable, "-m", "mathassist", "sandbox", "--json"], input="import sympy\nprint(sympy.isprime(97))",
+                       cwd=ROOT, capture_output=True, text=True, timeout=60)
+    out = json.loads(r.stdout)
+    assert r.returncode == 0 and out["stdout"] == "True\n" and out["error"] is None and out["timed_out"] is False
+    bad = subprocess.run([sys.executable, "-m", "mathassist", "sandbox", "--time-limit", "1"], input="while True: pass",
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and bad.stderr.startswith("TimeoutError")
+    info = json.loads(subprocess.run([sys.executable, "-m", "mathassist", "sandbox", "--info"], cwd=ROOT, capture_output=True,
+                                     text=True, timeout=60).stdout)
+    assert info["works"] and set(info) >= {"rlimits", "landlock", "seccomp", "limits", "environment"}
+
+
+def test_solve_with_tools_against_an_external_openai_compatible_server() -> None:
+    replies = ["```python\nfrom sympy import factorial\nprint(factorial(6))\n```\n", " So $6! = \\boxed{720}$."]
+    with scripted_server(replies) as (url, prompts):
+        env = {**os.environ, "MATHASSIST_URL": url}
+        r = subprocess.run([sys.executable, "-m", "mathassist", "solve", "--tools", "--json", "Compute $6!$."], env=env, cwd=ROOT,
+                           capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["answer"] == "720" and out["model"] == "deepseek-ai/deepseek-math-7b-rl"
+    assert [(t["output"], t["error"]) for t in out["tool_runs"]] == [("720\n", None)]
+    assert prompts[1].endswith("```output\n720\n```\n")
