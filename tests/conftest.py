@@ -23,7 +23,7 @@ from model_server.client import ClientError, Endpoint, wait_announced, wait_read
 ROOT = Path(__file__).resolve().parent.parent
 # a test that uses one of these, or lives in tests/e2e, needs a model process, a kernel or an editor:
 # it is `slow`, and `make test-fast` (the unit tier) leaves it out
-SLOW_FIXTURES = frozenset({"server", "use_server", "lsp", "kernel", "tiny_checkpoint"})
+SLOW_FIXTURES = frozenset({"server", "use_server", "own_runtime", "lsp", "kernel", "tiny_checkpoint"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -92,6 +92,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     proc, running = start_server(runtime)
     yield running
     stop_server(proc)
+
+
+@pytest.fixture
+def own_runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty runtime folder of this test's own: the first client there spawns an embedded-model process."""
+    monkeypatch.setenv("MATHASSIST_RUNTIME_DIR", str(tmp_path))
+    monkeypatch.setenv("MATHASSIST_MODEL", "embedded")
+    monkeypatch.setenv("MATHASSIST_IDLE_TIMEOUT", "60")
+    monkeypatch.delenv("MATHASSIST_URL", raising=False)
+    return tmp_path
 
 
 @pytest.fixture

@@ -118,11 +118,8 @@ def test_interrupt_cancels_the_generation_and_raises_keyboard_interrupt(kernel: 
 
 
 @pytest.mark.slow
-def test_load_ext_mathassist_shows_the_process_starting_then_solves(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MATHASSIST_RUNTIME_DIR", str(tmp_path))  # no process runs there yet: the kernel starts one
-    monkeypatch.setenv("MATHASSIST_MODEL", "embedded")
-    monkeypatch.setenv("MATHASSIST_IDLE_TIMEOUT", "60")
-    monkeypatch.delenv("MATHASSIST_URL", raising=False)
+def test_load_ext_mathassist_shows_the_process_starting_then_solves(own_runtime: Path) -> None:
+    tmp_path = own_runtime  # no process runs there yet: the kernel starts one
     k = Kernel()
     try:
         with k.client.setup_kernel():

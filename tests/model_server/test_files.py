@@ -50,11 +50,8 @@ def test_a_full_runtime_folder_names_the_file_and_the_fix(tmp_path: Path, monkey
 
 
 @pytest.mark.slow
-def test_a_corrupt_server_json_is_replaced_by_a_new_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MATHASSIST_RUNTIME_DIR", str(tmp_path))
-    monkeypatch.setenv("MATHASSIST_MODEL", "embedded")
-    monkeypatch.setenv("MATHASSIST_IDLE_TIMEOUT", "60")
-    monkeypatch.delenv("MATHASSIST_URL", raising=False)
+def test_a_corrupt_server_json_is_replaced_by_a_new_process(own_runtime: Path) -> None:
+    tmp_path = own_runtime
     (tmp_path / "server.json").write_text('{"pid": 12, "url": ')
     with Client.connect() as client:
         pid = client.endpoint.pid

@@ -44,11 +44,8 @@ def test_six_simultaneous_clients_leave_exactly_one_process(tmp_path: Path) -> N
 
 
 @pytest.mark.slow
-def test_idle_timeout_ends_a_spawned_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MATHASSIST_RUNTIME_DIR", str(tmp_path))
-    monkeypatch.setenv("MATHASSIST_MODEL", "embedded")
+def test_idle_timeout_ends_a_spawned_process(own_runtime: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MATHASSIST_IDLE_TIMEOUT", "2")
-    monkeypatch.delenv("MATHASSIST_URL", raising=False)
     with Client.connect() as client:
         pid = client.endpoint.pid
         assert pid is not None and client.health()["status"] == "ok"
