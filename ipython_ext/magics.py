@@ -34,7 +34,7 @@ from mathcore.sampling import PARAMS, InvalidParameter, Param, SamplingParams
 from mathcore.solution import SolveResult, jupyter_markdown
 from mathcore.tools import MAX_TOOL_ROUNDS, tool_rounds
 from model_server.client import Client, ClientError, solve
-from sandbox import Limits
+from sandbox import Limits, SandboxError
 
 __all__ = ["SolveError", "SolveMagics"]
 
@@ -133,6 +133,8 @@ class SolveMagics(Magics):
                            tools=bool(args.tools or self.tools), max_tool_rounds=rounds, limits=limits)
         except ClientError as exc:
             self._client = None  # reconnect (or respawn) on the next cell
+            raise SolveError(str(exc)) from None
+        except SandboxError as exc:
             raise SolveError(str(exc)) from None
         except KeyboardInterrupt as exc:
             # one line instead of the frames of the HTTP library that the interrupt landed in

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mathcore.sampling import PARAMS, InvalidParameter, SamplingParams
-from mathcore.tools import tool_rounds
+from mathcore.tools import MAX_TOOL_ROUNDS, tool_rounds
 
 __all__ = ["main"]
 
@@ -55,7 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     sampling_flags(v.add_argument)
     v.add_argument("--json", action="store_true", help="print one JSON object (answer, text, model, samples, votes, params, tool_runs)")
     v.add_argument("--tools", action="store_true", help="let the model write Python that runs in the sandbox (DeepSeekMath's tool-integrated format)")
-    v.add_argument("--max-tool-rounds", type=int, default=2, metavar="N", help="programs run per solution at most, 1 to 8 (default 2)")
+    v.add_argument("--max-tool-rounds", type=int, default=2, metavar="N",
+                   help=f"programs run per solution at most, 1 to {MAX_TOOL_ROUNDS} (default 2)")
 
     b = sub.add_parser("sandbox", help="run Python from standard input in the sandbox the tool loop uses",
                        description="Run the Python program on standard input in exactly the sandbox that --tools uses.")
@@ -200,6 +201,7 @@ def _stop() -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     from model_server.client import ClientError
     from model_server.discovery import RuntimeDirError
+    from sandbox import SandboxError
 
     args = _parser().parse_args(argv)
     try:
@@ -216,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from lsp_server.server import run_stdio
 
         return run_stdio()
-    except (ClientError, RuntimeDirError) as exc:
+    except (ClientError, RuntimeDirError, SandboxError) as exc:
         print(f"mathassist {args.command}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -56,8 +56,11 @@ class Limits:
     @classmethod
     def from_env(cls) -> Limits:
         """Defaults, changed by MATHASSIST_SANDBOX_TIME (seconds) and MATHASSIST_SANDBOX_MEMORY (MiB)."""
-        return cls.of(float(os.environ.get("MATHASSIST_SANDBOX_TIME", cls.wall_seconds)),
-                      int(os.environ.get("MATHASSIST_SANDBOX_MEMORY", cls.memory_mib)))
+        try:
+            return cls.of(float(os.environ.get("MATHASSIST_SANDBOX_TIME", cls.wall_seconds)),
+                          int(os.environ.get("MATHASSIST_SANDBOX_MEMORY", cls.memory_mib)))
+        except ValueError as exc:
+            raise SandboxError(f"MATHASSIST_SANDBOX_TIME must be seconds and MATHASSIST_SANDBOX_MEMORY MiB, as numbers ({exc})") from exc
 
 
 @dataclass(frozen=True)
