@@ -1,4 +1,4 @@
-"""`mathassist`: serve | solve | status | stop | lsp | sandbox, and `--version`.
+"""`mathassist`: serve | solve | check | status | stop | lsp | sandbox, and `--version`.
 
 This is a front end (the terminal one): it imports `model_server.client` and `mathcore`, and
 imports the server or the language server only inside the subcommand that runs them, so
@@ -57,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--tools", action="store_true", help="let the model write Python that runs in the sandbox (DeepSeekMath's tool-integrated format)")
     v.add_argument("--max-tool-rounds", type=int, default=2, metavar="N",
                    help=f"programs run per solution at most, 1 to {MAX_TOOL_ROUNDS} (default 2)")
+
+    c = sub.add_parser("check", help="check every step of the derivations in files (LaTeX, Markdown, plain text)",
+                       description="Check every derivation step with sympy: exit 1 if a step is wrong, 0 otherwise, 2 on a usage error.")
+    c.add_argument("files", nargs="+", metavar="FILE", help=".tex, .md or any text file")
+    c.add_argument("--json", action="store_true", help="print a list with one object per step (file, line, column, verdict, message, counterexample)")
+    c.add_argument("--timeout", type=float, default=2.0, metavar="S", help="seconds a step may take to decide (default 2)")
 
     b = sub.add_parser("sandbox", help="run Python from standard input in the sandbox the tool loop uses",
                        description="Run the Python program on standard input in exactly the sandbox that --tools uses.")
@@ -150,6 +156,46 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {m} min" if hours else f"{m} min {s} s" if m else f"{s} s"
 
 
+def language_of(path: str) -> str:
+    """The document language by file name, as editors name it."""
+    lower = path.lower()
+    if lower.endswith((".tex", ".latex", ".ltx", ".sty", ".cls")):
+        return "latex"
+    if lower.endswith((".md", ".markdown", ".mdx")):
+        return "markdown"
+    return "plaintext"
+
+
+def _check(args: argparse.Namespace) -> int:
+    """A linter for derivations, usable in CI and pre-commit: compiler-style lines, or --json."""
+    from checker import check_document
+
+    texts = {}
+    for path in args.files:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                texts[path] = f.read()
+        except OSError as exc:
+            print(f"mathassist check: cannot read {path} ({exc.strerror or exc})", file=sys.stderr)
+            return 2
+    if args.timeout <= 0:
+        print("mathassist check: --timeout must be above 0 seconds", file=sys.stderr)
+        return 2
+    results = {path: check_document(text, language_of(path), args.timeout) for path, text in texts.items()}
+    wrong = sum(r.verdict == "wrong" for rs in results.values() for r in rs)
+    if args.json:
+        print(json.dumps([r.to_json(path) for path, rs in results.items() for r in rs], ensure_ascii=False))
+        return 1 if wrong else 0
+    for path, rs in results.items():
+        for r in rs:
+            if r.verdict == "wrong":
+                print(f"{path}:{r.line}:{r.column}: wrong step: {r.step}: {r.message}")
+    counts = {v: sum(r.verdict == v for rs in results.values() for r in rs) for v in ("verified", "wrong", "unknown")}
+    print(f"{sum(counts.values())} steps: {counts['verified']} verified, {counts['wrong']} wrong, {counts['unknown']} unknown",
+          file=sys.stderr)
+    return 1 if wrong else 0
+
+
 def _sandbox(args: argparse.Namespace) -> int:
     """Run stdin's program in the sandbox (or describe it): the same `sandbox.run` as the tool loop."""
     from sandbox import Limits, SandboxError, protections, run
@@ -215,6 +261,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _stop()
         if args.command == "sandbox":
             return _sandbox(args)
+        if args.command == "check":
+            return _check(args)
         from lsp_server.server import run_stdio
 
         return run_stdio()

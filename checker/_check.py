@@ -1,0 +1,109 @@
+"""Check claims in worker processes that are killed at a time limit (pebble), with a cache.
+
+The pool starts on first use (each worker imports sympy once) and lives for the process; a
+worker that runs past the limit is killed and replaced, and its step is `unknown`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import concurrent.futures
+import os
+import threading
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from checker._decide import decide
+from mathcore.steps import Claim, extract_claims
+
+__all__ = ["DEFAULT_TIMEOUT", "Result", "check_claims", "check_document", "shutdown"]
+
+DEFAULT_TIMEOUT = 2.0
+CACHE_SIZE = 4096
+_pool: Any = None
+_lock = threading.Lock()
+_cache: dict[tuple[Any, ...], tuple[str, str, dict[str, Any] | None]] = {}
+
+
+@dataclass(frozen=True)
+class Result:
+    """The verdict on one claim; `counterexample` only for `wrong`."""
+
+    line: int
+    column: int
+    verdict: str
+    message: str
+    step: str
+    counterexample: dict[str, Any] | None = None
+
+    def to_json(self, file: str | None = None) -> dict[str, Any]:
+        out = asdict(self)
+        if file is not None:
+            out = {"file": file, **out}
+        if out["counterexample"] is None:
+            del out["counterexample"]
+        return out
+
+
+def _get_pool() -> Any:
+    global _pool
+    with _lock:
+        if _pool is None:
+            from pebble import ProcessPool
+
+            _pool = ProcessPool(max_workers=max(1, min(4, (os.cpu_count() or 2) - 1)), initializer=_warm_up)
+            atexit.register(shutdown)
+        return _pool
+
+
+def _warm_up() -> None:
+    """Import sympy and the parser in each new worker, so a step's time limit is the step's own."""
+    from checker._read import read
+
+    read("x + 1")
+
+
+def shutdown() -> None:
+    """Stop the worker processes (they are started again when needed)."""
+    global _pool
+    with _lock:
+        if _pool is not None:
+            _pool.stop()
+            _pool.join(timeout=5)
+            _pool = None
+
+
+def _key(claim: Claim) -> tuple[Any, ...]:
+    squash = lambda s: " ".join(s.split())  # noqa: E731
+    return (squash(claim.lhs), claim.relation, squash(claim.rhs), claim.kind,
+            tuple(squash(p) for p in claim.premise) if claim.premise else None)
+
+
+def check_claims(claims: list[Claim], timeout: float = DEFAULT_TIMEOUT) -> list[Result]:
+    """Decide every claim (in parallel workers); claims that are no claim after all are left out."""
+    pool = _get_pool()
+    pending = {}
+    for claim in claims:
+        key = _key(claim)
+        if key not in _cache and key not in pending:
+            pending[key] = pool.schedule(decide, args=[claim], timeout=timeout)
+    for key, future in pending.items():
+        try:
+            _cache[key] = future.result()
+        except concurrent.futures.TimeoutError:
+            _cache[key] = ("unknown", f"undecided within {timeout:g} s", None)
+        except Exception as exc:  # sympy raising on odd input: no verdict, never a false alarm
+            _cache[key] = ("unknown", f"sympy could not decide it ({type(exc).__name__})", None)
+    while len(_cache) > CACHE_SIZE:
+        _cache.pop(next(iter(_cache)))
+    results = []
+    for claim in claims:
+        verdict, message, example = _cache[_key(claim)]
+        if verdict != "none":
+            results.append(Result(claim.line, claim.column, verdict, message, claim.text, example))
+    return results
+
+
+def check_document(text: str, language: str, timeout: float = DEFAULT_TIMEOUT) -> list[Result]:
+    """Every step of a document (`latex`, `markdown`, `plaintext`) with its verdict."""
+    return check_claims(extract_claims(text, language), timeout)

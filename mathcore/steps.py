@@ -1,0 +1,183 @@
+"""Derivation steps in a document: which rows of which math blocks claim what.
+
+Pure text work, no sympy: the checker (`checker/`) decides each claim. Blocks are the display
+environments (`align`, `equation`, `gather`, `multline`, `eqnarray`, with `split`/`aligned` inside,
+starred or not), `\\[ \\]` and `$$ $$` (LaTeX and Markdown), and in plain text each paragraph.
+Rows are split at `\\\\`; `&`, labels, tags and trailing punctuation go. Within a block:
+
+- a row that starts with a relation (`&= C`) continues the chain: previous right side `rel` C;
+- a row `A = B` that the next row continues is the start of a chain: a claim too;
+- `a = b = c` on one row is a chain;
+- a row with its own left side after another such row is an equation step (`implies`): every
+  solution of the previous equation must solve this one;
+- any other row `A = B` is `lone`: a claim only if A - B turns out constant (the checker decides).
+
+Rows with `\\approx`, `:=`, `\\equiv`, `\\iff`, arrows or matrices make no claim.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["Claim", "extract_claims"]
+
+Kind = Literal["chain", "implies", "lone"]
+_ENVS = r"align|equation|gather|multline|eqnarray|flalign|alignat"
+_BLOCK = re.compile(rf"\\begin\{{({_ENVS})(\*?)\}}(.*?)\\end\{{\1\2\}}|\\\[(.*?)\\\]|\$\$(.*?)\$\$", re.S)
+_RELATIONS = [("\\leqslant", "<="), ("\\geqslant", ">="), ("\\leq", "<="), ("\\geq", ">="), ("\\le", "<="), ("\\ge", ">="),
+              ("<", "<"), (">", ">"), ("=", "=")]
+_SKIP = re.compile(r"\\approx|:=|\\coloneqq|\\equiv|\\iff|\\implies|\\Rightarrow|\\Leftarrow|\\Longrightarrow|\\to\b|\\mapsto"
+                   r"|\\neq?\b|\\sim|\\cong|\\propto|\\begin\{[pbBvV]?matrix\}|\\in\b|\\subset")
+_NOISE = re.compile(r"\\(label|tag\*?|eqref|ref)\{[^}]*\}|\\(nonumber|notag|quad|qquad|displaystyle|left\.|right\.)|&"
+                    r"|\\begin\{(split|aligned|gathered)\}(\[[a-z]\])?|\\end\{(split|aligned|gathered)\}")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim `lhs rel rhs` made at (line, column) (1-based), with the equation it follows from (`implies`)."""
+
+    line: int
+    column: int
+    lhs: str
+    relation: str
+    rhs: str
+    kind: Kind
+    premise: tuple[str, str] | None = None
+
+    @property
+    def text(self) -> str:
+        return f"{self.lhs} {self.relation} {self.rhs}"
+
+
+def _position(doc: str, offset: int) -> tuple[int, int]:
+    line = doc.count("\n", 0, offset)
+    return line + 1, offset - (doc.rfind("\n", 0, offset) + 1) + 1
+
+
+def _split_relations(row: str) -> list[str] | None:
+    """[part, rel, part, rel, part...] split at relations outside braces and brackets; None if none."""
+    out, depth, start, i = [], 0, 0, 0
+    while i < len(row):
+        c = row[i]
+        if c == "\\" and row.startswith(("\\{", "\\}"), i):
+            i += 2
+            continue
+        if c in "{([":
+            depth += 1
+        elif c in "})]":
+            depth -= 1
+        elif depth == 0:
+            for token, rel in _RELATIONS:
+                if row.startswith(token, i) and not (token[0] == "\\" and row[i + len(token): i + len(token) + 1].isalpha()):
+                    out += [row[start:i].strip(), rel]
+                    i += len(token)
+                    start = i
+                    break
+            else:
+                i += 1
+            continue
+        i += 1
+    if not out:
+        return None
+    return [*out, row[start:].strip()]
+
+
+def _clean(row: str) -> str:
+    row = _NOISE.sub(" ", row)
+    row = re.sub(r"\\text\{[^{}]*\}\s*$|^\s*\\text\{[^{}]*\}", " ", row)  # a closing or opening remark
+    row = re.sub(r"\\(,|;|!|:)", " ", row)
+    return row.strip().rstrip(".,;").strip()
+
+
+def _rows(body: str, base: int) -> list[tuple[str, int]]:
+    """Rows of a block with the offset in the document where each begins."""
+    out, pos = [], 0
+    for piece in re.split(r"(\\\\(?:\[[^\]]*\])?)", body):
+        if piece.startswith("\\\\"):
+            pos += len(piece)
+            continue
+        stripped = piece.lstrip()
+        out.append((piece, base + pos + len(piece) - len(stripped)))
+        pos += len(piece)
+    return out
+
+
+def _block_claims(doc: str, body: str, base: int) -> list[Claim]:
+    rows: list[tuple[list[str], int] | None] = []
+    for raw, offset in _rows(body, base):
+        text = _clean(raw)
+        if not text or _SKIP.search(raw):
+            rows.append(None)
+            continue
+        parts = _split_relations(text)
+        rows.append((parts, offset) if parts else None)
+    claims: list[Claim] = []
+    previous_rhs: str | None = None
+    previous_equation: tuple[str, str] | None = None  # the last row with its own left side that is an equation
+    for k, row in enumerate(rows):
+        if row is None:
+            previous_rhs, previous_equation = None, None
+            continue
+        parts, offset = row
+        line, column = _position(doc, offset)
+        following = rows[k + 1] if k + 1 < len(rows) else None
+        continues = following is not None and following[0][0] == ""
+        if parts[0] == "":
+            if previous_rhs is None:
+                continue
+            parts = [previous_rhs, *parts[1:]]
+            pairs = [(parts[i], parts[i + 1], parts[i + 2]) for i in range(0, len(parts) - 2, 2)]
+            claims += [Claim(line, column, a, rel, b, "chain") for a, rel, b in pairs if a and b]
+            previous_rhs = parts[-1]
+            previous_equation = None
+            continue
+        pairs = [(parts[i], parts[i + 1], parts[i + 2]) for i in range(0, len(parts) - 2, 2)]
+        if any(not a or not b for a, _, b in pairs):
+            previous_rhs, previous_equation = None, None
+            continue
+        if len(pairs) > 1 or continues:
+            claims += [Claim(line, column, a, rel, b, "chain") for a, rel, b in pairs]
+            previous_equation = None
+        elif pairs[0][1] == "=" and previous_equation is not None:
+            claims.append(Claim(line, column, pairs[0][0], "=", pairs[0][2], "implies", previous_equation))
+            previous_equation = (pairs[0][0], pairs[0][2])
+        else:
+            a, rel, b = pairs[0]
+            claims.append(Claim(line, column, a, rel, b, "lone"))
+            previous_equation = (a, b) if rel == "=" else None
+        previous_rhs = parts[-1]
+    return claims
+
+
+def _plain_blocks(doc: str) -> list[tuple[str, int]]:
+    """Plain text: each paragraph is a block whose lines are its rows."""
+    blocks, pos = [], 0
+    for para in re.split(r"(\n\s*\n)", doc):
+        if para.strip() and not para.startswith("\n"):
+            blocks.append((para.replace("\n", "\\\\\n"), pos))
+        pos += len(para)
+    return blocks
+
+
+def extract_claims(doc: str, language: str) -> list[Claim]:
+    """Every claim in `doc` (`latex`, `markdown` or `plaintext`), in document order."""
+    doc = doc.replace("\r\n", "\n")
+    if language.lower() in ("plaintext", "text", "plain"):
+        claims = []
+        for body, base in _plain_blocks(doc):
+            # the \\ added per line shifts offsets by 2 per line: map rows back through the original lines
+            for c in _block_claims(body, body, 0):
+                line = doc.count("\n", 0, base) + c.line
+                claims.append(Claim(line, c.column, c.lhs, c.relation, c.rhs, c.kind, c.premise))
+        return claims
+    if language.lower() == "markdown":
+        doc = re.sub(r"```.*?```", lambda m: re.sub(r"[^\n]", " ", m.group(0)), doc, flags=re.S)  # code is not math; lines stay
+    else:
+        doc = re.sub(r"(?<!\\)%[^\n]*", lambda m: " " * len(m.group(0)), doc)  # comments
+    claims = []
+    for m in _BLOCK.finditer(doc):
+        group = 3 if m.group(3) is not None else 4 if m.group(4) is not None else 5
+        claims += _block_claims(doc, m.group(group), m.start(group))
+    return claims
