@@ -16,7 +16,7 @@ from typing import Any
 from checker._decide import decide
 from mathcore.steps import Claim, extract_claims
 
-__all__ = ["DEFAULT_TIMEOUT", "Result", "check_claims", "check_document", "shutdown"]
+__all__ = ["DEFAULT_TIMEOUT", "Result", "answers_equal", "check_claims", "check_document", "shutdown"]
 
 DEFAULT_TIMEOUT = 2.0
 CACHE_SIZE = 4096
@@ -102,6 +102,25 @@ def check_claims(claims: list[Claim], timeout: float = DEFAULT_TIMEOUT) -> list[
         if verdict != "none":
             results.append(Result(claim.line, claim.column, verdict, message, claim.text, example))
     return results
+
+
+def answers_equal(a: str, b: str, timeout: float = DEFAULT_TIMEOUT) -> bool:
+    """`mathcore.equivalence.answers_equal` in a worker killed at `timeout`: undecided is not equal.
+
+    Voting over a model's answers calls this: one odd answer (`10^{10^{10}}`, `1000000!`) costs at
+    most `timeout` instead of hanging the notebook.
+    """
+    from mathcore.equivalence import answers_equal as pure_equal
+
+    if a.strip() == b.strip():
+        return True
+    key = ("answers_equal", a, b)
+    if key not in _cache:
+        try:
+            _cache[key] = (str(_get_pool().schedule(pure_equal, args=[a, b], timeout=timeout).result()), "", None)
+        except Exception:  # a timeout, or sympy failing on odd input: not shown to be equal
+            _cache[key] = ("False", "", None)
+    return _cache[key][0] == "True"
 
 
 def check_document(text: str, language: str, timeout: float = DEFAULT_TIMEOUT) -> list[Result]:

@@ -9,11 +9,12 @@ answer says how many agree, and an answer that fewer than half agree on is flagg
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from mathcore.answers import extract_answer
+from mathcore.equivalence import answers_equal
 from mathcore.sampling import SamplingParams
 from mathcore.tools import ToolRun
 from mathcore.voting import Vote, majority_vote
@@ -107,9 +108,10 @@ def _params_line(p: SamplingParams) -> str:
 def solve_result(
     problem: str, texts: Sequence[str], params: SamplingParams, model: str,
     interrupted: bool = False, finish_reasons: Sequence[str | None] = (), tool_runs: Sequence[Sequence[ToolRun]] = (),
+    equal: Callable[[str, str], bool] = answers_equal,
 ) -> SolveResult:
-    """Vote over the samples; the shown solution is the first sample that gave the winning answer."""
-    votes = majority_vote(texts) if len(texts) > 1 else []
+    """Vote over the samples (answers compared with `equal`); the shown solution is the first sample that gave the winning answer."""
+    votes = majority_vote(texts, equal) if len(texts) > 1 else []
     answer: str | None
     shown = votes[0].members[0] if votes else 0
     best = texts[shown] if texts else ""

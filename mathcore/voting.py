@@ -1,12 +1,14 @@
 """Majority voting over sampled solutions (maj@k in the DeepSeekMath paper).
 
 Answers that are mathematically equal (`answers_equal`) form one group; the group with the most
-members wins, ties broken by first appearance. Solutions without an answer do not vote.
+members wins, ties broken by first appearance. Solutions without an answer do not vote. Callers
+that vote over model output pass a time-bounded `equal` (`checker.answers_equal`): sympy can
+hang on an answer such as `10^{10^{10}}`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from mathcore.answers import extract_answer
@@ -25,7 +27,7 @@ class Vote:
     members: tuple[int, ...]
 
 
-def majority_vote(texts: Sequence[str]) -> list[Vote]:
+def majority_vote(texts: Sequence[str], equal: Callable[[str, str], bool] = answers_equal) -> list[Vote]:
     """Group the samples' final answers; the winner comes first. Shares are of all samples."""
     groups: list[tuple[str, list[int]]] = []
     for i, text in enumerate(texts):
@@ -33,7 +35,7 @@ def majority_vote(texts: Sequence[str]) -> list[Vote]:
         if answer is None:
             continue
         for rep, members in groups:
-            if answers_equal(rep, answer):
+            if equal(rep, answer):
                 members.append(i)
                 break
         else:

@@ -10,13 +10,15 @@ fence, the program runs in the sandbox (`sandbox.run`, never here), its output i
 the model's format, and generation continues, for at most `max_tool_rounds` programs. It works
 against any OpenAI-compatible server (`MATHASSIST_URL`), since the programs run on this side.
 Samples then run one after another (each its own conversation with the sandbox); Ctrl-C stops
-the generation and kills the running program.
+the generation and kills the running program. Votes compare answers in time-bounded workers
+(`checker.answers_equal`), so one odd answer cannot hang the vote.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from checker import answers_equal
 from mathcore.prompts import Prompt, family_of, solve_prompt
 from mathcore.sampling import SamplingParams
 from mathcore.solution import SolveResult, solve_result
@@ -54,9 +56,9 @@ def solve(
             _stream_into(client, prompt.text, run, texts, reasons, on_text)
     except KeyboardInterrupt:
         if on_interrupt is not None:
-            on_interrupt(solve_result(problem, [t.strip() for t in texts], params, model, True, reasons, runs))
+            on_interrupt(solve_result(problem, [t.strip() for t in texts], params, model, True, reasons, runs, answers_equal))
         raise
-    return solve_result(problem, [t.strip() for t in texts], params, model, False, reasons, runs)
+    return solve_result(problem, [t.strip() for t in texts], params, model, False, reasons, runs, answers_equal)
 
 
 def _stream_into(client: Client, prompt: str, params: SamplingParams, texts: list[str], reasons: list[str | None],

@@ -65,3 +65,18 @@ def test_a_huge_power_costs_at_most_the_time_limit() -> None:
                        cwd=ROOT, capture_output=True, text=True, timeout=120)
     verdict, seconds = r.stdout.split()
     assert verdict == "unknown" and float(seconds) < 10, r.stdout + r.stderr
+
+
+def test_answer_equality_is_bounded_in_time_and_never_guesses_equal() -> None:
+    code = ("import time\nfrom checker import answers_equal\nfrom mathcore.voting import majority_vote\n"
+            "t = time.monotonic()\n"
+            "huge = answers_equal('10^{10^{10}}', '10^{10^{10}} + 1', timeout=1.0)\n"
+            "fact = answers_equal('1000000!', '1', timeout=1.0)\n"
+            "same = answers_equal('\\\\frac{2}{4}', '\\\\frac{1}{2}')\n"
+            "votes = majority_vote(['$\\\\boxed{10^{10^{10}}}$', '$\\\\boxed{10^{10^{10}} + 1}$', '$\\\\boxed{3}$', '$\\\\boxed{3}$'],"
+            " lambda a, b: answers_equal(a, b, timeout=1.0))\n"
+            "print(huge, fact, same, votes[0].answer, votes[0].count, round(time.monotonic() - t, 1))")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    huge, fact, same, winner, count, seconds = r.stdout.split()
+    assert (huge, fact, same, winner, count) == ("False", "False", "True", "3", "2"), r.stdout + r.stderr
+    assert float(seconds) < 20
