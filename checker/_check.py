@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import concurrent.futures
+import multiprocessing
 import os
 import threading
 from dataclasses import asdict, dataclass
@@ -51,7 +52,10 @@ def _get_pool() -> Any:
         if _pool is None:
             from pebble import ProcessPool
 
-            _pool = ProcessPool(max_workers=max(1, min(4, (os.cpu_count() or 2) - 1)), initializer=_warm_up)
+            # forkserver, not fork: the callers (a Jupyter kernel, the language server) run threads,
+            # and a fork taken while another thread holds a lock can deadlock the child
+            _pool = ProcessPool(max_workers=max(1, min(4, (os.cpu_count() or 2) - 1)), initializer=_warm_up,
+                                context=multiprocessing.get_context("forkserver"))
             atexit.register(shutdown)
         return _pool
 
