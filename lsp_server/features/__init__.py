@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from lsp_server.core import MathServer
-from lsp_server.features import completion, configuration, inline_completion, proof_steps, status
+from lsp_server.features import completion, configuration, diagnostics, inline_completion, proof_steps, status
 
 __all__ = ["register_all"]
 
 
 def register_all(server: MathServer) -> None:
-    for feature in (configuration, inline_completion, completion, proof_steps, status):
+    for feature in (configuration, inline_completion, completion, proof_steps, status, diagnostics):
         feature.register(server)

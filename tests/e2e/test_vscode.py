@@ -44,7 +44,7 @@ def test_settings_mapping_unit_tests() -> None:
 
 @needs_setup
 @pytest.mark.timeout(900)
-def test_ghost_text_tab_and_proof_steps_in_real_vscode(tmp_path: Path) -> None:
+def test_ghost_text_tab_proof_steps_and_a_wrong_step_squiggle_in_real_vscode(tmp_path: Path) -> None:
     mathassist = Path(sys.executable).with_name("mathassist")
     # as a newcomer has it: mathassist only in the workspace's .venv (e2e.mjs links it there), not on PATH
     path = os.pathsep.join(d for d in os.environ["PATH"].split(os.pathsep) if not (Path(d) / "mathassist").exists())
@@ -60,5 +60,6 @@ def test_ghost_text_tab_and_proof_steps_in_real_vscode(tmp_path: Path) -> None:
             os.kill(json.loads(info.read_text())["pid"], signal.SIGTERM)
     print(r.stdout[-4000:])
     assert r.returncode == 0, (r.stdout + r.stderr)[-6000:]
-    assert "vscode e2e: 2 passed, 0 failed" in r.stdout
+    assert "vscode e2e: 3 passed, 0 failed" in r.stdout
     assert (ROOT / "test-artifacts/vscode-ghost-text.png").exists()
+    assert (ROOT / "test-artifacts/vscode-wrong-step.png").exists()

@@ -31,6 +31,8 @@ mkdirSync(join(workspace, '.venv', 'bin'), { recursive: true });
 symlinkSync(MATHASSIST, join(workspace, '.venv', 'bin', 'mathassist'));
 writeFileSync(join(workspace, 'expand.tex'),
   'We expand the product.\n\\begin{align*}\n(x + 3)(x + 5) &= x^2 + 5x + 3x + 15 \\\\\n&=\n\\end{align*}\n');
+writeFileSync(join(workspace, 'wrong.tex'),
+  'We expand the product.\n\\begin{align*}\n(x + 3)(x + 5) &= x^2 + 5x + 3x + 15 \\\\\n&= x^2 + 8x + 16\n\\end{align*}\n');
 writeFileSync(join(workspace, 'proof.tex'),
   '\\begin{theorem}\nFor every real $x$, $(x + 4)^2 = x^2 + 8x + 16$.\n\\end{theorem}\n\\begin{proof}\n\n\\end{proof}\n');
 writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify({
@@ -121,7 +123,12 @@ try {
   await page.screenshot({ path: join(ARTIFACTS, 'vscode-proof-steps.png') });
   console.log(`proof-step candidates: ${JSON.stringify(buttons)}`);
   if (buttons.filter((b) => b.trim()).length < 2) throw new Error('fewer than two proof-step candidates were offered');
-  console.log('vscode e2e: 2 passed, 0 failed');
+  // 3. a wrong step gets its squiggle (the checker's diagnostic, pulled by the client)
+  await open('wrong.tex', 4);
+  await page.waitForSelector('.squiggly-warning', { timeout: 60_000 });
+  await page.screenshot({ path: join(ARTIFACTS, 'vscode-wrong-step.png') });
+  console.log('wrong step squiggle shown');
+  console.log('vscode e2e: 3 passed, 0 failed');
 } catch (err) {
   failed = true;
   console.error(err);

@@ -1,0 +1,92 @@
+"""Wrong derivation steps as diagnostics: `textDocument/diagnostic` (pull, LSP 3.17) for clients
+that ask, `textDocument/publishDiagnostics` (push) after a pause in typing for the others.
+
+The checker (`checker.check_document`) runs in a thread over its time-bounded workers, so checking
+never blocks typing or completion; a newer edit supersedes a pending check. Only `wrong` steps
+speak (severity Warning, source `mathassist`, code `wrong-step`, the counterexample in the
+message and in `data`); verified and unknown steps are silent. Results are cached per step by the
+checker, so a re-check after an edit decides only what changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from checker import Result, check_document
+
+if TYPE_CHECKING:
+    from lsp_server.core import MathServer
+
+log = logging.getLogger(__name__)
+PAUSE_S = 0.5
+SOURCE = "mathassist"
+CODE = "wrong-step"
+
+
+def to_diagnostics(results: list[Result], lines: list[str]) -> list[types.Diagnostic]:
+    """One Warning per wrong step, spanning the rest of the row's line."""
+    out = []
+    for r in results:
+        if r.verdict != "wrong":
+            continue
+        line = r.line - 1
+        end = len(lines[line].rstrip()) if 0 <= line < len(lines) else r.column
+        out.append(types.Diagnostic(
+            range=types.Range(start=types.Position(line=line, character=r.column - 1), end=types.Position(line=line, character=max(end, r.column))),
+            message=f"wrong step: {r.step}: {r.message}",
+            severity=types.DiagnosticSeverity.Warning,
+            source=SOURCE,
+            code=CODE,
+            data={"step": r.step, "counterexample": r.counterexample},
+        ))
+    return out
+
+
+async def diagnose(ls: MathServer, uri: str) -> list[types.Diagnostic]:
+    """The diagnostics of a document now (empty where checking is off for its language)."""
+    doc = ls.workspace.get_text_document(uri)
+    language = doc.language_id or ("latex" if uri.endswith(".tex") else "markdown" if uri.endswith(".md") else "plaintext")
+    if not ls.settings.enabled_for(language):
+        return []
+    text = doc.source
+    results = await asyncio.to_thread(check_document, text, language)
+    return to_diagnostics(results, text.replace("\r\n", "\n").split("\n"))
+
+
+def register(server: MathServer) -> None:
+    pending: dict[str, asyncio.Task[None]] = {}
+
+    def wants_push(ls: MathServer) -> bool:
+        caps = ls.client_capabilities
+        return not (caps and caps.text_document and caps.text_document.diagnostic)  # pull clients ask themselves
+
+    async def push_later(ls: MathServer, uri: str, version: int | None) -> None:
+        await asyncio.sleep(PAUSE_S)
+        items = await diagnose(ls, uri)
+        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=items, version=version))
+
+    def schedule(ls: MathServer, uri: str, version: int | None) -> None:
+        if not wants_push(ls):
+            return
+        old = pending.pop(uri, None)
+        if old is not None:
+            old.cancel()
+        task = asyncio.ensure_future(push_later(ls, uri, version))
+        pending[uri] = task
+        task.add_done_callback(lambda t: pending.pop(uri, None) if pending.get(uri) is t else None)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: MathServer, params: types.DidOpenTextDocumentParams) -> None:
+        schedule(ls, params.text_document.uri, params.text_document.version)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: MathServer, params: types.DidChangeTextDocumentParams) -> None:
+        schedule(ls, params.text_document.uri, params.text_document.version)
+
+    @server.feature(types.TEXT_DOCUMENT_DIAGNOSTIC, types.DiagnosticOptions(inter_file_dependencies=False, workspace_diagnostics=False))
+    async def pull(ls: MathServer, params: types.DocumentDiagnosticParams) -> types.FullDocumentDiagnosticReport:
+        return types.FullDocumentDiagnosticReport(items=await diagnose(ls, params.text_document.uri))

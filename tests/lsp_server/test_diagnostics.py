@@ -1,0 +1,70 @@
+"""Wrong derivation steps as diagnostics, through a real LSP client: pulled by clients that ask
+(VS Code), pushed after a pause to clients that do not; only the wrong row speaks."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+from pytest_lsp import client_capabilities
+from pytest_lsp.client import make_test_lsp_client
+
+from tests.lsp_server.conftest import open_doc
+
+DOC = ("We expand and solve.\n\\begin{align*}\n(x + 3)(x + 5) &= x^2 + 5x + 3x + 15 \\\\\n&= x^2 + 8x + 16 \\\\\n"
+       "2x + 3 &= 7 \\\\\n2x &= 4\n\\end{align*}\nLet \\[ f(x) = x^2 + 1 \\] be a definition.\n")
+
+
+async def start(tmp_path: Path, pull: bool):  # type: ignore[no-untyped-def]
+    client = make_test_lsp_client()
+    env = {**os.environ, "MATHASSIST_URL": "http://127.0.0.1:9", "MATHASSIST_RUNTIME_DIR": str(tmp_path)}  # no model needed
+    await client.start_io(sys.executable, "-m", "mathassist", "lsp", env=env)
+    caps = client_capabilities("visual-studio-code")
+    # vscode-languageclient 11 asks for diagnostics itself (pull); pytest-lsp's preset predates that
+    caps.text_document.diagnostic = types.DiagnosticClientCapabilities(dynamic_registration=False) if pull else None  # type: ignore[union-attr]
+    result = await client.initialize_session(types.InitializeParams(capabilities=caps, initialization_options={}))
+    return client, result.capabilities
+
+
+def check_wrong_row_only(items: list[types.Diagnostic]) -> None:
+    assert len(items) == 1, items
+    d = items[0]
+    assert d.range.start.line == 3 and d.severity == types.DiagnosticSeverity.Warning
+    assert d.source == "mathassist" and d.code == "wrong-step"
+    assert "at x = " in d.message and "the left side is" in d.message
+    assert d.data["counterexample"]["at"]["x"]
+
+
+@pytest.mark.slow
+async def test_pull_diagnostics_name_a_counterexample_on_the_wrong_row_only(tmp_path: Path) -> None:
+    client, caps = await start(tmp_path, pull=True)
+    try:
+        assert caps.diagnostic_provider is not None
+        uri = "file:///work/derivation.tex"
+        open_doc(client, uri, DOC, "latex")
+        report = await client.text_document_diagnostic_async(types.DocumentDiagnosticParams(
+            text_document=types.TextDocumentIdentifier(uri=uri)))
+        check_wrong_row_only(report.items)
+        await asyncio.sleep(1.0)
+        assert client.diagnostics == {}, "a pull client gets no pushed duplicates"
+    finally:
+        await client.shutdown_session()
+
+
+@pytest.mark.slow
+async def test_push_diagnostics_after_a_pause_in_typing(tmp_path: Path) -> None:
+    client, _ = await start(tmp_path, pull=False)
+    try:
+        uri = "file:///work/derivation.tex"
+        open_doc(client, uri, DOC, "latex")
+        for _ in range(150):
+            if client.diagnostics.get(uri):
+                break
+            await asyncio.sleep(0.1)
+        check_wrong_row_only(client.diagnostics[uri])
+    finally:
+        await client.shutdown_session()
