@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import concurrent.futures
+import contextlib
 import multiprocessing
 import os
 import threading
@@ -20,6 +21,7 @@ from mathcore.steps import Claim, extract_claims
 __all__ = ["DEFAULT_TIMEOUT", "Result", "answers_equal", "check_claims", "check_document", "shutdown"]
 
 DEFAULT_TIMEOUT = 2.0
+WARM_UP_TIMEOUT = 120.0
 CACHE_SIZE = 4096
 _pool: Any = None
 _lock = threading.Lock()
@@ -53,11 +55,22 @@ def _get_pool() -> Any:
             from pebble import ProcessPool
 
             # forkserver, not fork: the callers (a Jupyter kernel, the language server) run threads,
-            # and a fork taken while another thread holds a lock can deadlock the child
-            _pool = ProcessPool(max_workers=max(1, min(4, (os.cpu_count() or 2) - 1)), initializer=_warm_up,
-                                context=multiprocessing.get_context("forkserver"))
+            # and a fork taken while another thread holds a lock can deadlock the child. The fork
+            # server imports sympy and the parser once, so a worker killed at its time limit is
+            # replaced in milliseconds, not in the seconds those imports take.
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["checker._read", "checker._decide", "sympy", "latex2sympy2_extended"])
+            _pool = ProcessPool(max_workers=max(1, min(4, (os.cpu_count() or 2) - 1)), initializer=_warm_up, context=context)
             atexit.register(shutdown)
+            _wait_warm(_pool)
         return _pool
+
+
+def _wait_warm(pool: Any) -> None:
+    """Wait until a worker has imported sympy and the parser (seconds on a cold machine), so that the
+    time limit of a step measures the step and not the start of its worker."""
+    with contextlib.suppress(Exception):  # a worker that cannot even start: the steps will say unknown
+        pool.schedule(_warm_up, timeout=WARM_UP_TIMEOUT).result()
 
 
 def _warm_up() -> None:
@@ -96,6 +109,7 @@ def check_claims(claims: list[Claim], timeout: float = DEFAULT_TIMEOUT) -> list[
             _cache[key] = future.result()
         except concurrent.futures.TimeoutError:
             _cache[key] = ("unknown", f"undecided within {timeout:g} s", None)
+            _wait_warm(pool)  # the killed worker's replacement imports sympy again before the next step
         except Exception as exc:  # sympy raising on odd input: no verdict, never a false alarm
             _cache[key] = ("unknown", f"sympy could not decide it ({type(exc).__name__})", None)
     while len(_cache) > CACHE_SIZE:

@@ -30,7 +30,7 @@ def expected_verdicts(path: Path) -> set[tuple[int, str]]:
 
 
 def test_every_step_of_the_corpus_gets_its_verdict_and_nothing_else_speaks() -> None:
-    r = check("--json", str(CORPUS / "steps.tex"), str(CORPUS / "notes.md"))
+    r = check("--json", "--timeout", "20", str(CORPUS / "steps.tex"), str(CORPUS / "notes.md"))  # verdicts, not speed
     assert r.returncode == 1, r.stderr  # the corpus has wrong steps
     results = json.loads(r.stdout)
     tex = {(x["line"], x["verdict"]) for x in results if x["file"].endswith("steps.tex")}
@@ -45,7 +45,7 @@ def test_every_step_of_the_corpus_gets_its_verdict_and_nothing_else_speaks() -> 
 
 
 def test_human_output_is_compiler_style_and_a_clean_file_exits_0(tmp_path: Path) -> None:
-    r = check(str(CORPUS / "steps.tex"))
+    r = check("--timeout", "20", str(CORPUS / "steps.tex"))
     assert r.returncode == 1
     first = r.stdout.splitlines()[0]
     assert re.match(r".*steps\.tex:10:1: wrong step: x\^2 - 4x \+ 4 = x\^2 - 4x \+ 2: at x = .* the left side is", first), first
@@ -69,6 +69,7 @@ def test_a_huge_power_costs_at_most_the_time_limit() -> None:
 
 def test_answer_equality_is_bounded_in_time_and_never_guesses_equal() -> None:
     code = ("import time\nfrom checker import answers_equal\nfrom mathcore.voting import majority_vote\n"
+            "answers_equal('1', '2')\n"  # starts the workers (seconds on a cold machine): not what is measured
             "t = time.monotonic()\n"
             "huge = answers_equal('10^{10^{10}}', '10^{10^{10}} + 1', timeout=1.0)\n"
             "fact = answers_equal('1000000!', '1', timeout=1.0)\n"
@@ -79,4 +80,4 @@ def test_answer_equality_is_bounded_in_time_and_never_guesses_equal() -> None:
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     huge, fact, same, winner, count, seconds = r.stdout.split()
     assert (huge, fact, same, winner, count) == ("False", "False", "True", "3", "2"), r.stdout + r.stderr
-    assert float(seconds) < 20
+    assert float(seconds) < 15  # two 1 s limits, their workers' restarts, and the rest
