@@ -9,7 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow  # each runs the CLI, whose checker starts worker processes: not the unit tier
 
 CORPUS = Path(__file__).parent / "corpus"
 NOTES_EXPECTED = {(6, "verified"), (7, "verified"), (18, "wrong")}
