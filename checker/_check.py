@@ -57,9 +57,10 @@ def _get_pool() -> Any:
             # forkserver, not fork: the callers (a Jupyter kernel, the language server) run threads,
             # and a fork taken while another thread holds a lock can deadlock the child. The fork
             # server imports sympy and the parser once, so a worker killed at its time limit is
-            # replaced in milliseconds, not in the seconds those imports take.
+            # replaced in milliseconds, not in the seconds those imports take; `_nice` lowers their
+            # priority below the editor's and the model's.
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["checker._read", "checker._decide", "sympy", "latex2sympy2_extended"])
+            context.set_forkserver_preload(["checker._nice", "checker._read", "checker._decide", "sympy", "latex2sympy2_extended"])
             _pool = ProcessPool(max_workers=max(1, min(4, (os.cpu_count() or 2) - 1)), initializer=_warm_up, context=context)
             atexit.register(shutdown)
             _wait_warm(_pool)
@@ -98,6 +99,8 @@ def _key(claim: Claim) -> tuple[Any, ...]:
 
 def check_claims(claims: list[Claim], timeout: float = DEFAULT_TIMEOUT) -> list[Result]:
     """Decide every claim (in parallel workers); claims that are no claim after all are left out."""
+    if not claims:
+        return []  # no workers started for a document without derivations
     pool = _get_pool()
     pending = {}
     for claim in claims:
