@@ -15,6 +15,7 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from checker._answers import equal
 from checker._decide import decide
 from mathcore.steps import Claim, extract_claims
 
@@ -26,6 +27,7 @@ CACHE_SIZE = 4096
 _pool: Any = None
 _lock = threading.Lock()
 _cache: dict[tuple[Any, ...], tuple[str, str, dict[str, Any] | None]] = {}
+_equal_cache: dict[tuple[str, str], bool] = {}
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,8 @@ def _get_pool() -> Any:
             # replaced in milliseconds, not in the seconds those imports take; `_nice` lowers their
             # priority below the editor's and the model's.
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["checker._nice", "checker._read", "checker._decide", "sympy", "latex2sympy2_extended"])
+            context.set_forkserver_preload(["checker._nice", "checker._read", "checker._decide", "checker._answers", "sympy",
+                                            "latex2sympy2_extended"])
             _pool = ProcessPool(max_workers=max(1, min(4, (os.cpu_count() or 2) - 1)), initializer=_warm_up, context=context)
             atexit.register(shutdown)
             _wait_warm(_pool)
@@ -126,22 +129,23 @@ def check_claims(claims: list[Claim], timeout: float = DEFAULT_TIMEOUT) -> list[
 
 
 def answers_equal(a: str, b: str, timeout: float = DEFAULT_TIMEOUT) -> bool:
-    """`mathcore.equivalence.answers_equal` in a worker killed at `timeout`: undecided is not equal.
+    """Whether two final answers are the same mathematics (`checker._answers.equal`: exact, strict
+    about brackets), decided in a worker killed at `timeout`: undecided is not equal.
 
     Voting over a model's answers calls this: one odd answer (`10^{10^{10}}`, `1000000!`) costs at
     most `timeout` instead of hanging the notebook.
     """
-    from mathcore.equivalence import answers_equal as pure_equal
-
     if a.strip() == b.strip():
         return True
-    key = ("answers_equal", a, b)
-    if key not in _cache:
+    key = (a, b)
+    if key not in _equal_cache:
         try:
-            _cache[key] = (str(_get_pool().schedule(pure_equal, args=[a, b], timeout=timeout).result()), "", None)
+            _equal_cache[key] = bool(_get_pool().schedule(equal, args=[a, b], timeout=timeout).result())
         except Exception:  # a timeout, or sympy failing on odd input: not shown to be equal
-            _cache[key] = ("False", "", None)
-    return _cache[key][0] == "True"
+            _equal_cache[key] = False
+        while len(_equal_cache) > CACHE_SIZE:
+            _equal_cache.pop(next(iter(_equal_cache)))
+    return _equal_cache[key]
 
 
 def check_document(text: str, language: str, timeout: float = DEFAULT_TIMEOUT) -> list[Result]:

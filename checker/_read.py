@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["Unreadable", "read"]
+__all__ = ["Unreadable", "parse", "read"]
 
 
 class Unreadable(ValueError):
@@ -48,18 +48,28 @@ def _prepare(text: str) -> str:
     return text
 
 
-def read(text: str) -> Any:
-    """The sympy expression of `text`; raises Unreadable."""
+def parse(text: str, evaluate: bool = True) -> Any:
+    """Whatever sympy object `text` denotes (an expression, a set, an interval...); raises Unreadable.
+
+    With `evaluate=False` nothing is computed while reading, so `10^{10^{10}}` stays a small tree.
+    """
+    import sympy as sp
     from latex2sympy2_extended import latex2sympy
 
     prepared = _prepare(text)
     conversion, normalization = _configs()
     try:
-        expr = latex2sympy(prepared, normalization_config=normalization, conversion_config=conversion)
+        with sp.evaluate(evaluate):
+            return latex2sympy(prepared, normalization_config=normalization, conversion_config=conversion)
     except Exception as exc:  # the parser raises bare Exceptions for what it cannot parse
         raise Unreadable(f"cannot read {text!r}: {str(exc).splitlines()[0]}") from None
+
+
+def read(text: str) -> Any:
+    """The sympy expression of `text`; raises Unreadable."""
     import sympy as sp
 
+    expr = parse(text)
     if not isinstance(expr, sp.Expr):
         raise Unreadable(f"{text!r} is not an expression")
     for d in expr.atoms(sp.Derivative):

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mathcore.answers import extract_answer
-from mathcore.equivalence import answers_equal
 from mathcore.sampling import SamplingParams
 from mathcore.tools import ToolRun
 from mathcore.voting import Vote, majority_vote
@@ -108,7 +107,7 @@ def _params_line(p: SamplingParams) -> str:
 def solve_result(
     problem: str, texts: Sequence[str], params: SamplingParams, model: str,
     interrupted: bool = False, finish_reasons: Sequence[str | None] = (), tool_runs: Sequence[Sequence[ToolRun]] = (),
-    equal: Callable[[str, str], bool] = answers_equal,
+    *, equal: Callable[[str, str], bool],
 ) -> SolveResult:
     """Vote over the samples (answers compared with `equal`); the shown solution is the first sample that gave the winning answer."""
     votes = majority_vote(texts, equal) if len(texts) > 1 else []

@@ -1,9 +1,9 @@
 """Majority voting over sampled solutions (maj@k in the DeepSeekMath paper).
 
-Answers that are mathematically equal (`answers_equal`) form one group; the group with the most
-members wins, ties broken by first appearance. Solutions without an answer do not vote. Callers
-that vote over model output pass a time-bounded `equal` (`checker.answers_equal`): sympy can
-hang on an answer such as `10^{10^{10}}`.
+Answers that are mathematically equal form one group; the group with the most members wins, ties
+broken by first appearance. Solutions without an answer do not vote. What "equal" means is the
+caller's: model output is compared with `checker.answers_equal` (sympy, bounded in time), which
+this pure module does not import.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from mathcore.answers import extract_answer
-from mathcore.equivalence import answers_equal
 
 __all__ = ["Vote", "majority_vote"]
 
@@ -27,7 +26,7 @@ class Vote:
     members: tuple[int, ...]
 
 
-def majority_vote(texts: Sequence[str], equal: Callable[[str, str], bool] = answers_equal) -> list[Vote]:
+def majority_vote(texts: Sequence[str], equal: Callable[[str, str], bool]) -> list[Vote]:
     """Group the samples' final answers; the winner comes first. Shares are of all samples."""
     groups: list[tuple[str, list[int]]] = []
     for i, text in enumerate(texts):

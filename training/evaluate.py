@@ -18,8 +18,8 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from checker import answers_equal
 from mathcore.context import extract_context
-from mathcore.equivalence import answers_equal
 from mathcore.postprocess import postprocess
 from mathcore.prompts import continuation_prompt
 from mathcore.sampling import SamplingParams

@@ -56,9 +56,9 @@ def solve(
             _stream_into(client, prompt.text, run, texts, reasons, on_text)
     except KeyboardInterrupt:
         if on_interrupt is not None:
-            on_interrupt(solve_result(problem, [t.strip() for t in texts], params, model, True, reasons, runs, answers_equal))
+            on_interrupt(solve_result(problem, [t.strip() for t in texts], params, model, True, reasons, runs, equal=answers_equal))
         raise
-    return solve_result(problem, [t.strip() for t in texts], params, model, False, reasons, runs, answers_equal)
+    return solve_result(problem, [t.strip() for t in texts], params, model, False, reasons, runs, equal=answers_equal)
 
 
 def _stream_into(client: Client, prompt: str, params: SamplingParams, texts: list[str], reasons: list[str | None],

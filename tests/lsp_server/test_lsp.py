@@ -10,7 +10,7 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from mathcore.equivalence import answers_equal
+from checker._answers import equal as answers_equal
 from tests.conftest import RunningServer
 from tests.lsp_server.conftest import end_of, open_doc, start_lsp
 
