@@ -4,7 +4,7 @@
 
 Problems come from the same generators as the training corpus with another seed. Each is solved
 greedily with `model_server.client.solve` (the `mathassist solve --json` path) and its final
-answer checked with sympy (`mathcore.equivalence`). Inline continuation is measured the way the
+answer checked with sympy (`checker.answers_equal`). Inline continuation is measured the way the
 language server does it: an `align*` derivation cut after its first step, the prompt built by
 `continuation_prompt`, the suggestion post-processed, and the next line compared by value.
 Requests run 8 at a time, so the engine batches them. `--min-accuracy` makes it a check (CI).
