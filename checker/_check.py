@@ -17,11 +17,13 @@ from typing import Any
 
 from checker._answers import equal
 from checker._decide import decide
-from mathcore.steps import Claim, extract_claims
+from mathcore.steps import Claim, claims_at, extract_claims
 
-__all__ = ["DEFAULT_TIMEOUT", "Result", "answers_equal", "check_claims", "check_document", "shutdown"]
+__all__ = ["DEFAULT_TIMEOUT", "SUGGESTION_TIMEOUT", "Result", "answers_equal", "check_claims", "check_document", "check_suggestion",
+           "shutdown", "verdict_of"]
 
 DEFAULT_TIMEOUT = 2.0
+SUGGESTION_TIMEOUT = 1.0  # a suggestion waits on its check: undecided in a second, it is shown as unchecked
 WARM_UP_TIMEOUT = 120.0
 CACHE_SIZE = 4096
 _pool: Any = None
@@ -63,7 +65,7 @@ def _get_pool() -> Any:
             # priority below the editor's and the model's.
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["checker._nice", "checker._read", "checker._decide", "checker._answers", "sympy",
-                                            "latex2sympy2_extended"])
+                                            "latex2sympy2_extended", "checker._warm"])
             _pool = ProcessPool(max_workers=max(1, min(4, (os.cpu_count() or 2) - 1)), initializer=_warm_up, context=context)
             atexit.register(shutdown)
             _wait_warm(_pool)
@@ -151,3 +153,18 @@ def answers_equal(a: str, b: str, timeout: float = DEFAULT_TIMEOUT) -> bool:
 def check_document(text: str, language: str, timeout: float = DEFAULT_TIMEOUT) -> list[Result]:
     """Every step of a document (`latex`, `markdown`, `plaintext`) with its verdict."""
     return check_claims(extract_claims(text, language), timeout)
+
+
+def check_suggestion(doc: str, language: str, offset: int, suggestion: str, timeout: float = SUGGESTION_TIMEOUT) -> list[Result]:
+    """The verdicts on what `suggestion`, inserted at `offset` of an unfinished `doc`, claims
+    (its rows, and `$...$` inside it), read against the lines above it."""
+    text = doc[:offset] + suggestion
+    return check_claims(claims_at(text, language, offset, len(text), inline=True), timeout)
+
+
+def verdict_of(results: list[Result]) -> str:
+    """One verdict for a suggestion: `wrong` if any of its claims is, `verified` if all are, else `unknown`."""
+    verdicts = {r.verdict for r in results}
+    if "wrong" in verdicts:
+        return "wrong"
+    return "verified" if verdicts == {"verified"} else "unknown"

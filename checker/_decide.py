@@ -9,6 +9,7 @@ that, agreement at every sampled point, complex ones included.
 
 from __future__ import annotations
 
+import functools
 import random
 from typing import Any
 
@@ -37,24 +38,43 @@ def decide(claim: Claim) -> tuple[str, str, dict[str, Any] | None]:
     if claim.kind == "implies" and claim.premise is not None:
         return _implies(claim, lhs, rhs)
     diff = lhs - rhs
-    if claim.kind == "lone" and diff.free_symbols and (claim.relation != "=" or sp.simplify(diff) != 0):
+    if claim.kind == "lone" and diff.free_symbols and (claim.relation != "=" or not _identity(lhs, rhs, diff)):
         return "none", "an equation, a condition or a definition, not a claim", None
-    if lhs.free_symbols != rhs.free_symbols and sp.simplify(diff) != 0:
+    if lhs.free_symbols != rhs.free_symbols and not _zero(diff):
         # `a = b = c`, `A = \pi r^2`: names and substitutions, not identities in the variables
         return "unknown", "the two sides have different variables (a name or a substitution, not an identity)", None
     if claim.relation != "=":
         return _inequality(claim, lhs, rhs)
+    if not (_applied_unknowns(lhs) or _applied_unknowns(rhs)) and _zero(diff, simplify=False):
+        return "verified", "the two sides are equal (their difference expands to 0)", None  # milliseconds: a suggestion waits on this
     found, compared = _counterexample(lhs, rhs)
     if found is not None:
         return "wrong", _describe(found), found
     if _applied_unknowns(lhs) or _applied_unknowns(rhs):
-        return ("verified", "both sides are the same expression", None) if sp.simplify(diff) == 0 else \
+        return ("verified", "both sides are the same expression", None) if _zero(diff) else \
             ("unknown", "it involves functions that are not defined here", None)
-    if sp.simplify(diff) == 0:
-        return "verified", "the two sides are equal (sympy simplifies their difference to 0)", None
     if compared >= MIN_POINTS:
         return "verified", f"the two sides agree at all {compared} points tried, complex ones included", None
+    if sp.simplify(diff) == 0:
+        return "verified", "the two sides are equal (sympy simplifies their difference to 0)", None
     return "unknown", "too few points where both sides could be evaluated", None
+
+
+def _identity(lhs: Any, rhs: Any, diff: Any) -> bool:
+    """Whether a lone `lhs = rhs` holds for every value of its variables (else it is an equation)."""
+    if _zero(diff, simplify=False):
+        return True
+    found, compared = _counterexample(lhs, rhs)
+    return found is None and (compared >= MIN_POINTS or _zero(diff))
+
+
+def _zero(diff: Any, simplify: bool = True) -> bool:
+    """Whether `diff` is identically 0: expansion and cancellation first (milliseconds), `simplify` last."""
+    import sympy as sp
+
+    if sp.expand(diff) == 0 or (not diff.has(sp.Function) and sp.cancel(diff) == 0):
+        return True
+    return simplify and sp.simplify(diff) == 0
 
 
 def _has_unevaluated(expr: Any) -> bool:
@@ -89,13 +109,19 @@ def _differ(a: Any, b: Any) -> bool:
 
 
 def _points(symbols: list[Any]) -> list[dict[Any, Any]]:
+    return [dict(zip(symbols, values, strict=False)) for values in _values_for(len(symbols))]
+
+
+@functools.lru_cache(maxsize=16)
+def _values_for(count: int) -> list[tuple[Any, ...]]:
+    """The sampled values for `count` variables, parsed once per worker (the same for every step)."""
     import sympy as sp
 
     rng = random.Random(12345)
     out = []
     for pool in (REAL_POINTS, COMPLEX_POINTS):
         for value in pool:
-            out.append({s: sp.sympify(value if i == 0 else rng.choice(pool)) for i, s in enumerate(symbols)})
+            out.append(tuple(sp.sympify(value if i == 0 else rng.choice(pool)) for i in range(count)))
     return out
 
 

@@ -13,6 +13,10 @@ Rows are split at `\\\\`; `&`, labels, tags and trailing punctuation go. Within 
 - any other row `A = B` is `lone`: a claim only if A - B turns out constant (the checker decides).
 
 Rows with `\\approx`, `:=`, `\\equiv`, `\\iff`, arrows or matrices make no claim.
+
+With `inline=True` (a model's solution, a proof step), each `$...$` and `\\(...\\)` in the text is
+a block of one row as well: `$a = b = c$` is a chain, `$2 + 3 = 6$` a lone claim that is wrong.
+`claims_at` reads the claims of a suggestion inserted into an unfinished document.
 """
 
 from __future__ import annotations
@@ -21,11 +25,13 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Claim", "extract_claims"]
+__all__ = ["Claim", "claims_at", "extract_claims"]
 
 Kind = Literal["chain", "implies", "lone"]
 _ENVS = r"align|equation|gather|multline|eqnarray|flalign|alignat"
 _BLOCK = re.compile(rf"\\begin\{{({_ENVS})(\*?)\}}(.*?)\\end\{{\1\2\}}|\\\[(.*?)\\\]|\$\$(.*?)\$\$", re.S)
+_INLINE = re.compile(r"(?<![\\$])\$([^$\n]+?)(?<!\\)\$(?!\$)|\\\((.+?)\\\)")
+_OPEN = re.compile(rf"\\(begin|end)\{{((?:{_ENVS})\*?)\}}|\\\[|\\\]|\$\$")
 _RELATIONS = [("\\leqslant", "<="), ("\\geqslant", ">="), ("\\leq", "<="), ("\\geq", ">="), ("\\le", "<="), ("\\ge", ">="),
               ("<", "<"), (">", ">"), ("=", "=")]
 _SKIP = re.compile(r"\\approx|:=|\\coloneqq|\\equiv|\\iff|\\implies|\\Rightarrow|\\Leftarrow|\\Longrightarrow|\\to\b|\\mapsto"
@@ -161,8 +167,9 @@ def _plain_blocks(doc: str) -> list[tuple[str, int]]:
     return blocks
 
 
-def extract_claims(doc: str, language: str) -> list[Claim]:
-    """Every claim in `doc` (`latex`, `markdown` or `plaintext`), in document order."""
+def extract_claims(doc: str, language: str, inline: bool = False) -> list[Claim]:
+    """Every claim in `doc` (`latex`, `markdown` or `plaintext`), in document order; with `inline`,
+    those of `$...$` too."""
     doc = doc.replace("\r\n", "\n")
     if language.lower() in ("plaintext", "text", "plain"):
         claims = []
@@ -180,4 +187,43 @@ def extract_claims(doc: str, language: str) -> list[Claim]:
     for m in _BLOCK.finditer(doc):
         group = 3 if m.group(3) is not None else 4 if m.group(4) is not None else 5
         claims += _block_claims(doc, m.group(group), m.start(group))
+    if inline:
+        masked = _BLOCK.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), doc)
+        for m in _INLINE.finditer(masked):
+            group = 1 if m.group(1) is not None else 2
+            claims += [c for c in _block_claims(doc, m.group(group), m.start(group)) if c.kind != "implies"]
+        claims.sort(key=lambda c: (c.line, c.column))
     return claims
+
+
+def _closers(text: str) -> str:
+    """What closes the display blocks still open at the end of `text` (an unfinished derivation)."""
+    stack: list[str] = []
+    for m in _OPEN.finditer(text):
+        token = m.group(0)
+        if m.group(1) == "begin":
+            stack.append(f"\\end{{{m.group(2)}}}")
+        elif m.group(1) == "end":
+            if stack and stack[-1] == token:
+                stack.pop()
+        elif token == "\\[":
+            stack.append("\\]")
+        elif token == "\\]":
+            if stack and stack[-1] == token:
+                stack.pop()
+        elif stack and stack[-1] == "$$":
+            stack.pop()
+        else:
+            stack.append("$$")
+    return "".join("\n" + c for c in reversed(stack))
+
+
+def claims_at(doc: str, language: str, start: int, end: int, inline: bool = False) -> list[Claim]:
+    """The claims made on the lines of doc[start:end] (a suggestion inserted there), reading only
+    the text up to `end` and closing the blocks still open there, as a derivation being typed is."""
+    doc = doc.replace("\r\n", "\n")
+    text = doc[:end]
+    first, last = text.count("\n", 0, start) + 1, text.count("\n") + 1
+    if language.lower() not in ("plaintext", "text", "plain"):
+        text += _closers(re.sub(r"(?<!\\)%[^\n]*", "", text) if language.lower() == "latex" else text)
+    return [c for c in extract_claims(text, language, inline) if first <= c.line <= last]

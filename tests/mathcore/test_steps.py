@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mathcore.steps import Claim, extract_claims
+from mathcore.steps import Claim, claims_at, extract_claims
 
 
 def test_chains_equation_steps_and_lone_rows() -> None:
@@ -41,3 +41,19 @@ def test_any_text_gives_claims_on_its_own_lines(text: str, language: str) -> Non
     lines = text.replace("\r\n", "\n").count("\n") + 1
     for claim in extract_claims(text, language):
         assert 1 <= claim.line <= lines and claim.column >= 1 and claim.lhs and claim.rhs
+
+
+def test_inline_math_is_read_only_when_asked() -> None:
+    text = "So $2 + 3 = 6$ and $a = b = c$, while $$ x = 1 $$ stays a block.\n"
+    assert [c.text for c in extract_claims(text, "markdown")] == ["x = 1"]
+    assert [(c.text, c.kind) for c in extract_claims(text, "markdown", inline=True)] == [
+        ("2 + 3 = 6", "lone"), ("a = b", "chain"), ("b = c", "chain"), ("x = 1", "lone")]
+
+
+def test_a_suggestion_in_an_unfinished_derivation_is_read_with_its_block_closed() -> None:
+    doc = "Solve.\n\\begin{align*}\n2x + 3 &= 7 \\\\\n2x &= "
+    got = claims_at(doc + "5", "latex", len(doc), len(doc) + 1)
+    assert got == [Claim(4, 1, "2x", "=", "5", "implies", ("2x + 3", "7"))]
+    chain = "$$\n(x+1)^2 = x^2 + 2x + 1 \\\\\n= "
+    assert [c.text for c in claims_at(chain + "x^2 + 1", "markdown", len(chain), len(chain) + 7)] == ["x^2 + 2x + 1 = x^2 + 1"]
+    assert claims_at("\\[ a = b \\]\nSo ", "latex", 15, 15) == []  # nothing on the cursor's line
