@@ -47,7 +47,9 @@ def to_diagnostics(results: list[Result], lines: list[str]) -> list[types.Diagno
 
 
 async def diagnose(ls: MathServer, uri: str) -> list[types.Diagnostic]:
-    """The diagnostics of a document now (empty where checking is off for its language)."""
+    """The diagnostics of a document now (empty where checking is off for its language, or it was closed)."""
+    if uri not in ls.workspace.text_documents:
+        return []  # closed meanwhile: pygls would read the file from disk, which may not exist
     doc = ls.workspace.get_text_document(uri)
     language = doc.language_id or ("latex" if uri.endswith(".tex") else "markdown" if uri.endswith(".md") else "plaintext")
     if not ls.settings.enabled_for(language):
@@ -67,6 +69,8 @@ def register(server: MathServer) -> None:
     async def push_later(ls: MathServer, uri: str, version: int | None) -> None:
         await asyncio.sleep(PAUSE_S)
         items = await diagnose(ls, uri)
+        if uri not in ls.workspace.text_documents:
+            return
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=items, version=version))
 
     def schedule(ls: MathServer, uri: str, version: int | None) -> None:
@@ -90,6 +94,14 @@ def register(server: MathServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: MathServer, params: types.DidChangeTextDocumentParams) -> None:
         schedule(ls, params.text_document.uri, params.text_document.version)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: MathServer, params: types.DidCloseTextDocumentParams) -> None:
+        old = pending.pop(params.text_document.uri, None)
+        if old is not None:
+            old.cancel()
+        if wants_push(ls):  # a closed document's warnings go with it
+            ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
 
     @server.feature(types.TEXT_DOCUMENT_DIAGNOSTIC, types.DiagnosticOptions(inter_file_dependencies=False, workspace_diagnostics=False))
     async def pull(ls: MathServer, params: types.DocumentDiagnosticParams) -> types.FullDocumentDiagnosticReport:

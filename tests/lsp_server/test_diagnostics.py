@@ -66,5 +66,16 @@ async def test_push_diagnostics_after_a_pause_in_typing(tmp_path: Path) -> None:
                 break
             await asyncio.sleep(0.1)
         check_wrong_row_only(client.diagnostics[uri])
+
+        client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri)))
+        gone = "file:///nowhere/closed-during-the-pause.tex"  # not on disk: nothing may try to read it
+        open_doc(client, gone, DOC, "latex")
+        client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(gone)))
+        await asyncio.sleep(1.5)
+        assert list(client.diagnostics[uri]) == [] and list(client.diagnostics[gone]) == [], "a closed document's warnings go with it"
+        assert not [m for m in client.log_messages if m.type == types.MessageType.Error], client.log_messages
+        open_doc(client, uri, DOC, "latex")  # and the server still checks
+        report = await client.text_document_diagnostic_async(types.DocumentDiagnosticParams(types.TextDocumentIdentifier(uri)))
+        check_wrong_row_only(report.items)
     finally:
         await client.shutdown_session()
