@@ -20,7 +20,7 @@ from checker._decide import decide
 from mathcore.steps import Claim, claims_at, extract_claims
 
 __all__ = ["DEFAULT_TIMEOUT", "SUGGESTION_TIMEOUT", "Result", "answers_equal", "check_claims", "check_document", "check_suggestion",
-           "shutdown", "verdict_of"]
+           "check_suggestions", "shutdown", "verdict_of"]
 
 DEFAULT_TIMEOUT = 2.0
 SUGGESTION_TIMEOUT = 1.0  # a suggestion waits on its check: undecided in a second, it is shown as unchecked
@@ -158,8 +158,20 @@ def check_document(text: str, language: str, timeout: float = DEFAULT_TIMEOUT) -
 def check_suggestion(doc: str, language: str, offset: int, suggestion: str, timeout: float = SUGGESTION_TIMEOUT) -> list[Result]:
     """The verdicts on what `suggestion`, inserted at `offset` of an unfinished `doc`, claims
     (its rows, and `$...$` inside it), read against the lines above it."""
-    text = doc[:offset] + suggestion
-    return check_claims(claims_at(text, language, offset, len(text), inline=True), timeout)
+    return check_suggestions(doc, language, offset, [suggestion], timeout)[0]
+
+
+def check_suggestions(doc: str, language: str, offset: int, suggestions: list[str],
+                      timeout: float = SUGGESTION_TIMEOUT) -> list[list[Result]]:
+    """`check_suggestion` for several candidates at once: their claims are decided in parallel."""
+    doc = doc.replace("\r\n", "\n")
+    per = []
+    for s in suggestions:
+        text = doc[:offset] + s
+        per.append(claims_at(text, language, offset, len(text), inline=True))
+    results = check_claims([c for claims in per for c in claims], timeout)
+    by_claim = {(r.line, r.column, r.step): r for r in results}
+    return [[by_claim[(c.line, c.column, c.text)] for c in claims if (c.line, c.column, c.text) in by_claim] for claims in per]
 
 
 def verdict_of(results: list[Result]) -> str:

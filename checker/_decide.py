@@ -40,8 +40,9 @@ def decide(claim: Claim) -> tuple[str, str, dict[str, Any] | None]:
     diff = lhs - rhs
     if claim.kind == "lone" and diff.free_symbols and (claim.relation != "=" or not _identity(lhs, rhs, diff)):
         return "none", "an equation, a condition or a definition, not a claim", None
-    if lhs.free_symbols != rhs.free_symbols and not _zero(diff):
-        # `a = b = c`, `A = \pi r^2`: names and substitutions, not identities in the variables
+    if not lhs.free_symbols <= rhs.free_symbols and not _zero(diff):
+        # `a = b = c`, `A = \pi r^2`, `\pi r^2 = 9\pi`: names and substitutions, not identities in the
+        # variables. Variables that appear from nowhere (`145 = x^2 + 1`) make an identity claim: decided.
         return "unknown", "the two sides have different variables (a name or a substitution, not an identity)", None
     if claim.relation != "=":
         return _inequality(claim, lhs, rhs)

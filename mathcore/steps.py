@@ -118,6 +118,8 @@ def _block_claims(doc: str, body: str, base: int) -> list[Claim]:
             rows.append(None)
             continue
         parts = _split_relations(text)
+        if parts and len(parts) > 3 and parts[-1] == "":
+            parts = parts[:-2]  # a row that ends in a relation is still being typed: its last relation claims nothing yet
         rows.append((parts, offset) if parts else None)
     claims: list[Claim] = []
     previous_rhs: str | None = None
