@@ -3,10 +3,14 @@
 Settings arrive as `initializationOptions`, from `workspace/configuration` (section
 `mathassist`) and with `workspace/didChangeConfiguration`, all in the same shape:
 
-    {"inline": {"temperature": 0, "topK": 0, "topP": 1, "maxNewTokens": 48, "debounceMs": 150},
+    {"inline": {"temperature": 0, "topK": 0, "topP": 1, "maxNewTokens": 48, "debounceMs": 150, "verify": "filter"},
      "proofSteps": {"temperature": 0.8, "topK": 0, "topP": 0.95, "maxNewTokens": 64, "candidates": 4},
+     "checks": {"showVerified": false},
      "languages": {"latex": true, "markdown": true, "plaintext": true},
      "serverUrl": ""}
+
+`inline.verify`: `filter` checks every suggestion with the derivation checker and never shows one it
+refutes; `off` shows what the model writes. `checks.showVerified` marks verified steps (inlay hints).
 
 An invalid value is reported with its full name (`mathassist.inline.temperature`) and range,
 and the previous value is kept; the rest of the settings still apply.
@@ -19,10 +23,11 @@ from typing import Any
 
 from mathcore.sampling import PARAMS, InvalidParameter, SamplingParams
 
-__all__ = ["EDITOR_PARAMS", "Settings", "parse_settings"]
+__all__ = ["EDITOR_PARAMS", "VERIFY_MODES", "Settings", "parse_settings"]
 
 EDITOR_PARAMS = ("temperature", "top_k", "top_p", "max_new_tokens")  # the editor sets samples and seeds itself
 _KEYS = {p.setting: p.name for p in PARAMS if p.name in EDITOR_PARAMS}
+VERIFY_MODES = ("filter", "off")
 LANGUAGE_GROUPS = {"latex": ("latex", "tex", "plaintex"), "markdown": ("markdown",), "plaintext": ("plaintext", "text")}
 
 
@@ -36,6 +41,8 @@ class Settings:
     debounce_ms: int = 150
     languages: dict[str, bool] = field(default_factory=lambda: {"latex": True, "markdown": True, "plaintext": True})
     server_url: str = ""
+    verify: str = "filter"
+    show_verified: bool = False
 
     def enabled_for(self, language_id: str) -> bool:
         for group, ids in LANGUAGE_GROUPS.items():
@@ -103,8 +110,17 @@ def parse_settings(raw: Any, previous: Settings | None = None) -> tuple[Settings
                 errors.append(f"mathassist.languages.{key} must be true or false, got {value!r}")
             else:
                 languages[key] = value
+    verify = (inline_raw or {}).get("verify", prev.verify) if isinstance(inline_raw, dict) else prev.verify
+    if verify not in VERIFY_MODES:
+        errors.append(f"mathassist.inline.verify must be one of {', '.join(VERIFY_MODES)}, got {verify!r}")
+        verify = prev.verify
+    checks_raw = raw.get("checks")
+    show_verified = checks_raw.get("showVerified", prev.show_verified) if isinstance(checks_raw, dict) else prev.show_verified
+    if not isinstance(show_verified, bool):
+        errors.append(f"mathassist.checks.showVerified must be true or false, got {show_verified!r}")
+        show_verified = prev.show_verified
     url = raw.get("serverUrl", prev.server_url)
     if not isinstance(url, str) or (url and not url.startswith(("http://", "https://"))):
         errors.append(f"mathassist.serverUrl must be empty or an http(s) URL, got {url!r}")
         url = prev.server_url
-    return Settings(inline, proof, candidates, debounce, languages, url), errors
+    return Settings(inline, proof, candidates, debounce, languages, url, verify, show_verified), errors

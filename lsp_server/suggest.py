@@ -6,6 +6,12 @@
   connection closes). Answers are cached by (document, version, position).
 - `proof_steps`: several candidates for the next proof step, sampled in one request (n),
   de-duplicated, ranked by the model's mean token log-probability.
+
+With `mathassist.inline.verify` = `filter` (the default) every candidate is read by the derivation
+checker against the lines above it (`checker.check_suggestions`, in a thread over its time-bounded
+workers): a candidate it refutes is never shown. When the greedy suggestion is refuted, RESAMPLE
+more are sampled in one batched request and the most likely verified one is shown, else nothing.
+Proof-step candidates are ranked verified first.
 """
 
 from __future__ import annotations
@@ -14,16 +20,18 @@ import asyncio
 import collections
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
 from pygls.workspace import TextDocument
 
+from checker import check_suggestions, verdict_of
 from mathcore.context import MathContext, extract_context
-from mathcore.postprocess import drop_empty, postprocess, strip_trailing_space
-from mathcore.prompts import continuation_prompt
-from model_server.client import ServerUnavailable
+from mathcore.postprocess import FILTERS, Filter, drop_empty, postprocess, strip_trailing_space
+from mathcore.prompts import Prompt, continuation_prompt
+from model_server.client import Choice, ServerUnavailable
 
 if TYPE_CHECKING:
     from lsp_server.core import MathServer
@@ -32,6 +40,8 @@ __all__ = ["ProofStep", "Suggester", "cursor_index"]
 
 log = logging.getLogger(__name__)
 CACHE_SIZE = 128
+RESAMPLE = 4  # candidates sampled when the greedy suggestion is refuted (one request)
+RESAMPLE_TEMPERATURE = 0.7
 PROOF_STEP_FILTERS = (strip_trailing_space, drop_empty)  # a step is a sentence: no math-line trimming
 
 
@@ -39,6 +49,7 @@ PROOF_STEP_FILTERS = (strip_trailing_space, drop_empty)  # a step is a sentence:
 class ProofStep:
     text: str
     logprob: float
+    verdict: str = "unknown"  # the checker's, on the mathematics in the step
 
 
 def cursor_index(doc: TextDocument, line: int, character: int) -> int:
@@ -120,7 +131,41 @@ class Suggester:
         except ServerUnavailable as exc:
             self.server.gateway.lost(exc)
             raise
-        return postprocess(raw, ctx)
+        text = postprocess(raw, ctx)
+        if not text or settings.verify != "filter":
+            return text
+        doc, language, offset = self._document_at(uri, line, character)
+        [results] = await asyncio.to_thread(check_suggestions, doc, language, offset, [text])
+        if verdict_of(results) != "wrong":
+            return text
+        log.info("suggestion %r refuted (%s); sampling %d more", text, results[0].message if results else "", RESAMPLE)
+        return await self._verified_alternative(prompt, ctx, doc, language, offset, exclude=text)
+
+    def _document_at(self, uri: str, line: int, character: int) -> tuple[str, str, int]:
+        """The document's text (newlines normalised), language, and the cursor's offset in that text."""
+        doc = self.server.workspace.get_text_document(uri)
+        text = doc.source.replace("\r\n", "\n")
+        lines = text.split("\n")
+        offset = sum(len(s) + 1 for s in lines[:line]) + min(cursor_index(doc, line, character), len(lines[line]) if line < len(lines) else 0)
+        return text, doc.language_id or _language_from_uri(uri), min(offset, len(text))
+
+    async def _verified_alternative(self, prompt: Prompt, ctx: MathContext, doc: str, language: str, offset: int,
+                                    exclude: str) -> str | None:
+        """The most likely of RESAMPLE sampled candidates that the checker verifies, or None."""
+        params = self.server.settings.inline.replace(stop=list(prompt.stop), samples=RESAMPLE,
+                                                     temperature=max(self.server.settings.inline.temperature, RESAMPLE_TEMPERATURE))
+        client = await self.server.gateway.client()
+        try:
+            completion = await client.complete(prompt.text, params, logprobs=True)
+        except ServerUnavailable as exc:
+            self.server.gateway.lost(exc)
+            raise
+        ranked = _ranked(completion.choices, ctx)
+        candidates = [s.text for s in ranked if s.text != exclude]
+        if not candidates:
+            return None
+        checked = await asyncio.to_thread(check_suggestions, doc, language, offset, candidates)
+        return next((c for c, r in zip(candidates, checked, strict=True) if verdict_of(r) == "verified"), None)
 
     async def proof_steps(self, uri: str, line: int, character: int) -> list[ProofStep]:
         """Distinct candidates for the next step of the proof at the cursor, most likely first."""
@@ -137,16 +182,28 @@ class Suggester:
         except ServerUnavailable as exc:
             self.server.gateway.lost(exc)
             raise
-        seen: dict[str, ProofStep] = {}
-        for choice in completion.choices:
-            text = postprocess(choice.text, ctx, PROOF_STEP_FILTERS)
-            if text is None:
-                continue
-            norm = re.sub(r"\s+", " ", text).strip()
-            score = (choice.logprob or 0.0) / max(choice.tokens or 1, 1)
-            if norm not in seen or seen[norm].logprob < score:
-                seen[norm] = ProofStep(norm, score)
-        return sorted(seen.values(), key=lambda s: -s.logprob)[: settings.candidates]
+        steps = _ranked(completion.choices, ctx, PROOF_STEP_FILTERS)
+        if settings.verify == "filter" and steps:
+            doc, language, offset = self._document_at(uri, line, character)
+            # a step continues the text after a space or a new line; its mathematics is read in place
+            checked = await asyncio.to_thread(check_suggestions, doc, language, offset, [" " + s.text for s in steps])
+            steps = [ProofStep(s.text, s.logprob, verdict_of(r)) for s, r in zip(steps, checked, strict=True)]
+            steps = sorted((s for s in steps if s.verdict != "wrong"), key=lambda s: s.verdict != "verified")  # stable: likeliest first within
+        return steps[: settings.candidates]
+
+
+def _ranked(choices: Sequence[Choice], ctx: MathContext, filters: tuple[Filter, ...] = FILTERS) -> list[ProofStep]:
+    """Distinct post-processed candidates, most likely (mean token log-probability) first."""
+    seen: dict[str, ProofStep] = {}
+    for choice in choices:
+        text = postprocess(choice.text, ctx, filters)
+        if text is None:
+            continue
+        norm = re.sub(r"\s+", " ", text).strip()
+        score = (choice.logprob or 0.0) / max(choice.tokens or 1, 1)
+        if norm not in seen or seen[norm].logprob < score:
+            seen[norm] = ProofStep(norm, score)
+    return sorted(seen.values(), key=lambda s: -s.logprob)
 
 
 def _language_from_uri(uri: str) -> str:

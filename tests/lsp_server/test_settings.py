@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from lsp_server.settings import EDITOR_PARAMS, Settings, parse_settings
+from lsp_server.settings import EDITOR_PARAMS, VERIFY_MODES, Settings, parse_settings
 from mathcore.sampling import PARAMS
 from model_server import __version__
 from tests.conftest import ROOT
@@ -49,3 +49,20 @@ def test_vscode_manifest_agrees_with_the_sampling_table_and_the_defaults() -> No
     assert props["mathassist.inline.debounceMs"]["default"] == Settings().debounce_ms
     assert props["mathassist.proofSteps.candidates"]["default"] == Settings().candidates
     assert manifest["version"] == __version__, "one version: pyproject.toml's"
+
+
+def test_checking_settings_are_validated_and_the_manifest_forwards_them() -> None:
+    settings, errors = parse_settings({"inline": {"verify": "off"}, "checks": {"showVerified": True}})
+    assert (settings.verify, settings.show_verified, errors) == ("off", True, [])
+    kept, errors = parse_settings({"inline": {"verify": "maybe"}, "checks": {"showVerified": "yes"}}, settings)
+    assert (kept.verify, kept.show_verified) == ("off", True)
+    assert errors == ["mathassist.inline.verify must be one of filter, off, got 'maybe'",
+                      "mathassist.checks.showVerified must be true or false, got 'yes'"]
+    props = json.loads((ROOT / "vscode-client" / "package.json").read_text())["contributes"]["configuration"]["properties"]
+    assert props["mathassist.inline.verify"]["default"] == Settings().verify
+    assert props["mathassist.inline.verify"]["enum"] == list(VERIFY_MODES)
+    assert props["mathassist.checks.showVerified"]["default"] == Settings().show_verified
+    forwarded = (ROOT / "vscode-client" / "src" / "settings.ts").read_text()
+    for key in props:
+        if key not in ("mathassist.executable", "mathassist.pythonPath"):
+            assert f"'{key.removeprefix('mathassist.')}'" in forwarded, f"{key} is not sent to the server (SERVER_KEYS)"

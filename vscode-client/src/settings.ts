@@ -71,7 +71,8 @@ export function findServer(launch: LaunchSettings, env: Environment): ServerComm
 /** The keys the server reads, nested as in `initializationOptions` / `workspace/configuration`. */
 export const SERVER_KEYS = [
   'serverUrl',
-  'inline.temperature', 'inline.topK', 'inline.topP', 'inline.maxNewTokens', 'inline.debounceMs',
+  'inline.temperature', 'inline.topK', 'inline.topP', 'inline.maxNewTokens', 'inline.debounceMs', 'inline.verify',
+  'checks.showVerified',
   'proofSteps.temperature', 'proofSteps.topK', 'proofSteps.topP', 'proofSteps.maxNewTokens', 'proofSteps.candidates',
   'languages.latex', 'languages.markdown', 'languages.plaintext',
 ] as const;
