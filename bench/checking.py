@@ -90,6 +90,11 @@ def inline(count: int) -> list[tuple[Case, str | None]]:
         row = [sum(judge(got[i], items[i]) == kind for i in idx) for got in (off, on) for kind in ("wrong",)]
         row += [sum(judge(got[i], items[i]) == "right" for i in idx) for got in (off, on)]
         print(f"| {fam} ({len(idx)}) | " + " | ".join(map(str, row)) + " |")
+    shown_wrong = [(c, s) for c, s in zip(items, on, strict=True) if judge(s, c) == "wrong"]
+    if shown_wrong:
+        print("\nwrong suggestions shown with the filter on (the checker could not refute them):\n")
+        for c, s in shown_wrong:
+            print(f"- `{c.text.split(chr(10))[-1]}` ... `{s}` ({c.family})")
     return list(zip(items, off, strict=True))
 
 

@@ -9,7 +9,8 @@
 
 With `mathassist.inline.verify` = `filter` (the default) every candidate is read by the derivation
 checker against the lines above it (`checker.check_suggestions`, in a thread over its time-bounded
-workers): a candidate it refutes is never shown. When the greedy suggestion is refuted, RESAMPLE
+workers): a candidate it refutes is never shown, nor one that uses a variable named nowhere above
+(`mathcore.steps.new_variables`: `x^2 - 5x` in a derivation about `t`). When the greedy suggestion is refuted, RESAMPLE
 more are sampled in one batched request and the most likely verified one is shown, else nothing.
 Proof-step candidates are ranked verified first.
 """
@@ -31,6 +32,7 @@ from checker import check_suggestions, verdict_of
 from mathcore.context import MathContext, extract_context
 from mathcore.postprocess import FILTERS, Filter, drop_empty, postprocess, strip_trailing_space
 from mathcore.prompts import Prompt, continuation_prompt
+from mathcore.steps import new_variables
 from model_server.client import Choice, ServerUnavailable
 
 if TYPE_CHECKING:
@@ -136,9 +138,12 @@ class Suggester:
             return text
         doc, language, offset = self._document_at(uri, line, character)
         [results] = await asyncio.to_thread(check_suggestions, doc, language, offset, [text])
-        if verdict_of(results) != "wrong":
+        unknown_names = new_variables(doc[:offset], text)
+        if verdict_of(results) != "wrong" and not unknown_names:
             return text
-        log.info("suggestion %r refuted (%s); sampling %d more", text, results[0].message if results else "", RESAMPLE)
+        why = f"it uses {', '.join(sorted(unknown_names))}, named nowhere above" if unknown_names else \
+            next(r.message for r in results if r.verdict == "wrong")
+        log.info("suggestion %r not shown (%s); sampling %d more", text, why, RESAMPLE)
         return await self._verified_alternative(prompt, ctx, doc, language, offset, exclude=text)
 
     def _document_at(self, uri: str, line: int, character: int) -> tuple[str, str, int]:
@@ -161,7 +166,7 @@ class Suggester:
             self.server.gateway.lost(exc)
             raise
         ranked = _ranked(completion.choices, ctx)
-        candidates = [s.text for s in ranked if s.text != exclude]
+        candidates = [s.text for s in ranked if s.text != exclude and not new_variables(doc[:offset], s.text)]
         if not candidates:
             return None
         checked = await asyncio.to_thread(check_suggestions, doc, language, offset, candidates)

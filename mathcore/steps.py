@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Claim", "claims_at", "extract_claims"]
+__all__ = ["Claim", "claims_at", "extract_claims", "new_variables"]
 
 Kind = Literal["chain", "implies", "lone"]
 _ENVS = r"align|equation|gather|multline|eqnarray|flalign|alignat"
@@ -229,3 +229,30 @@ def claims_at(doc: str, language: str, start: int, end: int, inline: bool = Fals
     if language.lower() not in ("plaintext", "text", "plain"):
         text += _closers(re.sub(r"(?<!\\)%[^\n]*", "", text) if language.lower() == "latex" else text)
     return [c for c in extract_claims(text, language, inline) if first <= c.line <= last]
+
+
+def _letters(math: str) -> set[str]:
+    """The one-letter names used in some mathematics (commands, their names and `\\text{}` removed)."""
+    math = re.sub(r"\\(text|mathrm|operatorname|label|tag|begin|end)\{[^{}]*\}|\\[a-zA-Z]+", " ", math)
+    return set(re.findall(r"[a-zA-Z]", math))
+
+
+def new_variables(before: str, suggestion: str) -> set[str]:
+    """Letters that `suggestion` uses and that no mathematics up to the cursor (`before`) does.
+
+    A model that writes `x^2 - 5x - 14` in a derivation about `t` has not taken a step: the filter
+    of suggestions (`mathassist.inline.verify`) does not show such a candidate.
+    """
+    closers = _closers(before)
+    opened = len(before)
+    if closers:  # the innermost block still open at the cursor is mathematics up to the cursor
+        opener = {"\\]": "\\[", "$$": "$$"}.get(closers.split("\n")[1], "")
+        if opener:
+            opened = before.rfind(opener)
+        else:
+            env = closers.split("\n")[1][len("\\end{"):-1]
+            opened = before.rfind(f"\\begin{{{env}}}")
+    earlier = before[: max(opened, 0)]
+    math = " ".join(m.group(0) for m in _BLOCK.finditer(earlier)) + " ".join(m.group(0) for m in _INLINE.finditer(earlier))
+    seen = _letters(math + " " + before[max(opened, 0):])
+    return _letters(suggestion) - seen

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mathcore.steps import Claim, claims_at, extract_claims
+from mathcore.steps import Claim, claims_at, extract_claims, new_variables
 
 
 def test_chains_equation_steps_and_lone_rows() -> None:
@@ -57,3 +57,11 @@ def test_a_suggestion_in_an_unfinished_derivation_is_read_with_its_block_closed(
     chain = "$$\n(x+1)^2 = x^2 + 2x + 1 \\\\\n= "
     assert [c.text for c in claims_at(chain + "x^2 + 1", "markdown", len(chain), len(chain) + 7)] == ["x^2 + 2x + 1 = x^2 + 1"]
     assert claims_at("\\[ a = b \\]\nSo ", "latex", 15, 15) == []  # nothing on the cursor's line
+
+
+def test_new_variables_are_letters_that_no_mathematics_above_uses() -> None:
+    block = "We note $y > 0$ in the text.\n\\[\n(t + 2)(t - 7) = t^2 - 7t + 2t - 14 \\\\\n= "
+    assert new_variables(block, "x^2 - 5x - 14") == {"x"}
+    assert new_variables(block, "t^2 - 5t - 14 + y - y") == set()  # y is used in inline math above
+    assert new_variables("Text about cats.\n\\begin{align*}\n16 \\cdot 9 &= ", "144 + a") == {"a"}  # prose is not mathematics
+    assert new_variables("\\begin{align*}\n\\frac{d}{dx} x^3 &= ", "3x^2 \\cdot \\frac{1}{1}") == set()  # commands are not names
