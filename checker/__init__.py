@@ -18,6 +18,6 @@ Results are cached per normalised claim, so a re-check after an edit decides onl
 
 from __future__ import annotations
 
-from checker._check import Result, answers_equal, check_claims, check_document, check_suggestion, check_suggestions, shutdown, verdict_of
+from checker._check import Result, answers_equal, check_claims, check_document, check_suggestion, check_suggestions, shutdown, start, verdict_of
 
-__all__ = ["Result", "answers_equal", "check_claims", "check_document", "check_suggestion", "check_suggestions", "shutdown", "verdict_of"]
+__all__ = ["Result", "answers_equal", "check_claims", "check_document", "check_suggestion", "check_suggestions", "shutdown", "start", "verdict_of"]

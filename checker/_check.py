@@ -20,7 +20,7 @@ from checker._decide import decide
 from mathcore.steps import Claim, claims_at, extract_claims
 
 __all__ = ["DEFAULT_TIMEOUT", "SUGGESTION_TIMEOUT", "Result", "answers_equal", "check_claims", "check_document", "check_suggestion",
-           "check_suggestions", "shutdown", "verdict_of"]
+           "check_suggestions", "shutdown", "start", "verdict_of"]
 
 DEFAULT_TIMEOUT = 2.0
 SUGGESTION_TIMEOUT = 1.0  # a suggestion waits on its check: undecided in a second, it is shown as unchecked
@@ -84,6 +84,11 @@ def _warm_up() -> None:
     from checker._read import read
 
     read("x + 1")
+
+
+def start() -> None:
+    """Start the worker processes now (seconds on a cold machine) rather than at the first step."""
+    _get_pool()
 
 
 def shutdown() -> None:
@@ -150,9 +155,10 @@ def answers_equal(a: str, b: str, timeout: float = DEFAULT_TIMEOUT) -> bool:
     return _equal_cache[key]
 
 
-def check_document(text: str, language: str, timeout: float = DEFAULT_TIMEOUT) -> list[Result]:
-    """Every step of a document (`latex`, `markdown`, `plaintext`) with its verdict."""
-    return check_claims(extract_claims(text, language), timeout)
+def check_document(text: str, language: str, timeout: float = DEFAULT_TIMEOUT, inline: bool = False) -> list[Result]:
+    """Every step of a document (`latex`, `markdown`, `plaintext`) with its verdict; with `inline`,
+    the equations in `$...$` too (a model's solution)."""
+    return check_claims(extract_claims(text, language, inline), timeout)
 
 
 def check_suggestion(doc: str, language: str, offset: int, suggestion: str, timeout: float = SUGGESTION_TIMEOUT) -> list[Result]:

@@ -34,11 +34,13 @@ def decide(claim: Claim) -> tuple[str, str, dict[str, Any] | None]:
         lhs, rhs = read(claim.lhs), read(claim.rhs)
     except Unreadable as exc:  # a lone formula we cannot read claims nothing; a step we cannot read is unknown
         return ("none" if claim.kind == "lone" else "unknown"), str(exc), None
+    # a derivative, integral, sum or limit is computed, not solved for: `\frac{d}{dx} \sin x = -\cos x` claims
+    computed = _has_unevaluated(lhs) or _has_unevaluated(rhs)
     lhs, rhs = (e.doit() if _has_unevaluated(e) else e for e in (lhs, rhs))
     if claim.kind == "implies" and claim.premise is not None:
         return _implies(claim, lhs, rhs)
     diff = lhs - rhs
-    if claim.kind == "lone" and diff.free_symbols and (claim.relation != "=" or not _identity(lhs, rhs, diff)):
+    if claim.kind == "lone" and not computed and diff.free_symbols and (claim.relation != "=" or not _identity(lhs, rhs, diff)):
         return "none", "an equation, a condition or a definition, not a claim", None
     if not lhs.free_symbols <= rhs.free_symbols and not _zero(diff):
         # `a = b = c`, `A = \pi r^2`, `\pi r^2 = 9\pi`: names and substitutions, not identities in the

@@ -4,7 +4,9 @@ The cell body is the problem, passed untouched (`@no_var_expand`: no `$x` or `{y
 Every flag's default is a `config=True` trait of `SolveMagics`, so `%config
 SolveMagics.temperature = 0.3` and `ipython_config.py` work, and a flag overrides it for one
 cell. The solution streams into one display (a display handle updated at most every
-`update_interval` seconds) and the cell's value is a `SolveResult`.
+`update_interval` seconds) and the cell's value is a `SolveResult`. The derivation checker reads
+the solution's equations as they stream (`SolveMagics.check`, `--no-check` for one cell): a refuted
+step is marked under it with its counterexample, and the answer of such a solution is flagged.
 
 Errors never show a traceback of ours: a bad flag is a UsageError that names it, and a model
 process that cannot be reached raises `SolveError`, which IPython renders as its one line.
@@ -31,7 +33,7 @@ from IPython.display import Markdown, display
 from traitlets import Bool, Float, Int, TraitType, Unicode
 
 from mathcore.sampling import PARAMS, InvalidParameter, Param, SamplingParams
-from mathcore.solution import SolveResult, jupyter_markdown
+from mathcore.solution import SolveResult, StepCheck, jupyter_markdown, mark_refuted
 from mathcore.tools import MAX_TOOL_ROUNDS, tool_rounds
 from model_server.client import Client, ClientError, solve
 from sandbox import Limits, SandboxError
@@ -73,6 +75,7 @@ class SolveMagics(Magics):
     max_new_tokens = _trait(SPEC["max_new_tokens"])
     samples = _trait(SPEC["samples"])
     seed = _trait(SPEC["seed"])
+    check = Bool(True, help="check the equations of solutions with the derivation checker; refuted steps are marked").tag(config=True)
     tools = Bool(False, help="let the model write Python that runs in the sandbox (DeepSeekMath's tool-integrated format)").tag(config=True)
     max_tool_rounds = Int(2, help=f"programs run per solution at most, 1 to {MAX_TOOL_ROUNDS}").tag(config=True)
     tool_time_limit = Float(10.0, help="wall-clock seconds a program may run in the sandbox").tag(config=True)
@@ -111,6 +114,7 @@ class SolveMagics(Magics):
         return self._client
 
     @_sampling_flags
+    @argument("--no-check", dest="check", action="store_false", default=None, help="do not check the solution's equations")
     @argument("--tools", action="store_true", default=None, help="let the model write Python that runs in the sandbox")
     @argument("--max-tool-rounds", dest="max_tool_rounds", type=int, help=f"programs run per solution at most, 1 to {MAX_TOOL_ROUNDS}")
     @no_var_expand
@@ -130,7 +134,8 @@ class SolveMagics(Magics):
         view = _Stream(self.update_interval, rich=getattr(self.shell, "kernel", None) is not None)
         try:
             result = solve(client, cell, params, on_text=view.update, on_interrupt=view.interrupted,
-                           tools=bool(args.tools or self.tools), max_tool_rounds=rounds, limits=limits)
+                           tools=bool(args.tools or self.tools), max_tool_rounds=rounds, limits=limits,
+                           check=self.check if args.check is None else args.check, on_checks=view.checked)
         except ClientError as exc:
             self._client = None  # reconnect (or respawn) on the next cell
             raise SolveError(str(exc)) from None
@@ -203,13 +208,19 @@ class _Stream:
         self.last = 0.0
         self.printed = 0
         self.handle = display(Markdown("*solving...*"), display_id=True) if rich else None
+        self.checks: list[StepCheck] = []
+
+    def checked(self, checks: list[StepCheck]) -> None:
+        """The checker's verdicts so far (called from its thread: kept for the next update, which
+        runs in the kernel's thread, where display output belongs to this cell)."""
+        self.checks = checks
 
     def update(self, texts: list[str]) -> None:
         now = time.monotonic()
         if self.handle is not None:
             if now - self.last >= self.interval:
                 self.last = now
-                self.handle.update(Markdown(jupyter_markdown(texts[0])))
+                self.handle.update(Markdown(jupyter_markdown(mark_refuted(texts[0], self.checks))))
         else:
             sys.stdout.write(texts[0][self.printed:])
             sys.stdout.flush()
@@ -217,7 +228,7 @@ class _Stream:
 
     def interrupted(self, partial: SolveResult) -> None:
         if self.handle is not None:
-            self.handle.update(Markdown(jupyter_markdown(partial.text) + "\n\n*(interrupted)*"))
+            self.handle.update(Markdown(jupyter_markdown(mark_refuted(partial.text, partial.checks)) + "\n\n*(interrupted)*"))
         else:
             print("\n(interrupted)")
 

@@ -12,10 +12,12 @@ import json
 import logging
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any
 
 from mathcore.sampling import PARAMS, InvalidParameter, SamplingParams
+from mathcore.solution import REFUTED_NOTE, StepCheck, mark_refuted
 from mathcore.tools import MAX_TOOL_ROUNDS, tool_rounds
 
 __all__ = ["main"]
@@ -53,7 +55,10 @@ def _parser() -> argparse.ArgumentParser:
                        description="Solve one problem step by step through the shared model process (started if none runs).")
     v.add_argument("problem", help="the problem, LaTeX welcome (quote it: 'Solve for $x$: $3x + 5 = 20$.')")
     sampling_flags(v.add_argument)
-    v.add_argument("--json", action="store_true", help="print one JSON object (answer, text, model, samples, votes, params, tool_runs)")
+    v.add_argument("--json", action="store_true",
+                   help="print one JSON object (answer, text, model, samples, votes, params, tool_runs, checks, refuted)")
+    v.add_argument("--no-check", dest="check", action="store_false",
+                   help="do not check the solution's equations with the derivation checker (checked and refuted steps marked by default)")
     v.add_argument("--tools", action="store_true", help="let the model write Python that runs in the sandbox (DeepSeekMath's tool-integrated format)")
     v.add_argument("--max-tool-rounds", type=int, default=2, metavar="N",
                    help=f"programs run per solution at most, 1 to {MAX_TOOL_ROUNDS} (default 2)")
@@ -103,29 +108,67 @@ def _solve(args: argparse.Namespace) -> int:
         return 2
     with Client.connect(on_wait=_progress) as client:
         if args.json:
-            result = solve(client, args.problem, params, tools=args.tools, max_tool_rounds=rounds)
+            result = solve(client, args.problem, params, tools=args.tools, max_tool_rounds=rounds, check=args.check)
             print(json.dumps(result.to_json(), ensure_ascii=False))
             return 0
-        shown = [0]
-
-        def echo(texts: list[str]) -> None:
-            piece = texts[0][shown[0]:]
-            sys.stdout.write(piece.lstrip() if shown[0] == 0 else piece)  # the model's reply starts with a space
-            sys.stdout.flush()
-            shown[0] = len(texts[0])
-
-        result = solve(client, args.problem, params, on_text=echo if params.samples == 1 else None, tools=args.tools,
-                       max_tool_rounds=rounds)
-        if params.samples == 1:
-            print()
+        echo = _Echo()
+        streamed = params.samples == 1
+        result = solve(client, args.problem, params, on_text=echo.text if streamed else None, tools=args.tools,
+                       max_tool_rounds=rounds, check=args.check, on_checks=echo.checks if streamed else None)
+        if streamed:
+            echo.finish(result.checks)
         else:  # several samples stream at once: show the voted solution and the vote
-            print(result.text)
+            print(mark_refuted(result.text, result.checks, "text"))
             print("votes: " + ", ".join(f"{v.answer} ({v.count}/{params.samples})" for v in result.votes))
             if result.unsure():
                 agree, total = result.agreement()
                 print(f"low agreement: only {agree} of {total} samples give this answer; treat it as unsure")
         print(f"answer: {result.answer if result.answer is not None else '(none found)'}   [{result.model}]")
+        if result.refuted():
+            print(f"⚠ {REFUTED_NOTE.format(n=len(result.refuted()))}")
     return 0
+
+
+class _Echo:
+    """Prints a streaming solution as it comes, and after each completed line the refuted steps the
+    checker has reported so far (`on_checks` runs in the checker's thread; printing stays here)."""
+
+    def __init__(self) -> None:
+        self.shown = 0
+        self.marked: set[tuple[int, str]] = set()
+        self.pending: list[StepCheck] = []
+        self.lock = threading.Lock()
+
+    def checks(self, checks: list[StepCheck]) -> None:
+        with self.lock:
+            self.pending = [c for c in checks if c.verdict == "wrong" and (c.line, c.step) not in self.marked]
+
+    def text(self, texts: list[str]) -> None:
+        piece = texts[0][self.shown:]
+        if self.shown == 0:
+            piece = piece.lstrip()  # the model's reply starts with a space
+        self.shown = len(texts[0])
+        cut = piece.rfind("\n")
+        if cut < 0 or not self.pending:
+            sys.stdout.write(piece)
+        else:
+            sys.stdout.write(piece[: cut + 1])
+            self._marks()
+            sys.stdout.write(piece[cut + 1:])
+        sys.stdout.flush()
+
+    def _marks(self) -> None:
+        with self.lock:
+            pending, self.pending = self.pending, []
+        for c in pending:
+            if (c.line, c.step) not in self.marked:
+                self.marked.add((c.line, c.step))
+                print(f"  ⚠ refuted: {c.step}: {c.message}")
+
+    def finish(self, checks: tuple[StepCheck, ...]) -> None:
+        print()
+        self.checks(list(checks))
+        self._marks()
 
 
 def _progress(message: str) -> None:

@@ -4,6 +4,10 @@ Pure: `solve_result` turns sampled texts into a `SolveResult`; the CLI prints it
 text, and `%%solve` displays its Markdown (with `\\(..\\)`/`\\[..\\]` turned into `$` delimiters,
 which Jupyter's renderer understands, and each step on its own line). With several samples the
 answer says how many agree, and an answer that fewer than half agree on is flagged as unsure.
+
+`checks` holds the derivation checker's verdicts on the equations of the shown solution (the
+caller runs the checker; this module only shows them): a refuted step is marked where it stands,
+with its counterexample, and the answer of a solution with a refuted step is flagged.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ from mathcore.sampling import SamplingParams
 from mathcore.tools import ToolRun
 from mathcore.voting import Vote, majority_vote
 
-__all__ = ["LOW_AGREEMENT", "SolveResult", "jupyter_markdown", "solve_result"]
+__all__ = ["LOW_AGREEMENT", "REFUTED_NOTE", "SolveResult", "StepCheck", "jupyter_markdown", "mark_refuted", "solve_result"]
 
+REFUTED_NOTE = "this solution has {n} refuted step(s), marked above: do not trust this answer"
 LOW_AGREEMENT = 0.5  # below this share of the samples, the voted answer is shown as unsure
 _DISPLAY_BLOCK = re.compile(r"(\$\$.*?\$\$|```.*?```|\\begin\{([a-zA-Z]+\*?)\}.*?\\end\{\2\})", re.S)
 
@@ -43,6 +48,51 @@ def jupyter_markdown(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class StepCheck:
+    """The checker's verdict on one equation of a solution (`line` is 1-based in the solution's text)."""
+
+    line: int
+    step: str
+    verdict: str  # verified, wrong or unknown
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"line": self.line, "step": self.step, "verdict": self.verdict, "message": self.message}
+
+
+def mark_refuted(text: str, checks: Sequence[StepCheck], style: str = "markdown") -> str:
+    """`text` with a line after each refuted step (after its display block, never inside one):
+    `> ⚠ **refuted:** $step$: counterexample` in Markdown, `  ⚠ refuted: step: ...` in plain text."""
+    wrong = [c for c in checks if c.verdict == "wrong"]
+    if not wrong:
+        return text
+    lines = text.split("\n")
+    inside = _display_lines(text)
+    after: dict[int, list[str]] = {}
+    for c in wrong:
+        at = min(c.line, len(lines))  # 1-based: insert after this line...
+        while at in inside and at < len(lines):  # ...or after the display block it is in
+            at += 1
+        mark = f"> ⚠ **refuted:** ${c.step}$: {c.message}" if style == "markdown" else f"  ⚠ refuted: {c.step}: {c.message}"
+        after.setdefault(at, []).append(mark)
+    out = []
+    for i, line in enumerate(lines, start=1):
+        out.append(line)
+        for mark in after.get(i, []):
+            out += (["", mark, ""] if style == "markdown" else [mark])
+    return "\n".join(out)
+
+
+def _display_lines(text: str) -> set[int]:
+    """1-based numbers of the lines inside a display block or fence (not its last line)."""
+    inside: set[int] = set()
+    for m in re.finditer(r"\$\$.*?\$\$|\\\[.*?\\\]|```.*?```|\\begin\{([a-zA-Z]+\*?)\}.*?\\end\{\1\}", text, re.S):
+        first, last = text.count("\n", 0, m.start()) + 1, text.count("\n", 0, m.end()) + 1
+        inside.update(range(first, last))
+    return inside
+
+
+@dataclass(frozen=True)
 class SolveResult:
     """What `mathassist solve` and `%%solve` return."""
 
@@ -56,6 +106,7 @@ class SolveResult:
     interrupted: bool = False
     finish_reasons: tuple[str | None, ...] = field(default=())
     tool_runs: tuple[ToolRun, ...] = field(default=())  # the programs of the shown solution, when tools were used
+    checks: tuple[StepCheck, ...] = field(default=())  # the checker's verdicts on the shown solution's equations
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -68,7 +119,13 @@ class SolveResult:
             "interrupted": self.interrupted,
             "unsure": self.unsure(),
             "tool_runs": [r.to_json() for r in self.tool_runs],
+            "checks": [c.to_json() for c in self.checks],
+            "refuted": bool(self.refuted()),
         }
+
+    def refuted(self) -> list[StepCheck]:
+        """The steps of the shown solution that the checker refuted."""
+        return [c for c in self.checks if c.verdict == "wrong"]
 
     def agreement(self) -> tuple[int, int]:
         """How many of the samples gave the voted answer, and how many samples there were."""
@@ -80,12 +137,13 @@ class SolveResult:
         return total > 1 and agree < LOW_AGREEMENT * total
 
     def _repr_markdown_(self) -> str:
-        parts = [jupyter_markdown(self.text)]
+        parts = [jupyter_markdown(mark_refuted(self.text, self.checks))]
         if self.interrupted:
             parts.append("*(interrupted)*")
         agree, total = self.agreement()
         if self.answer is not None:
-            parts.append(f"**Answer:** ${self.answer}$" + (f" ({agree} of {total} samples agree)" if total > 1 else ""))
+            parts.append(f"**Answer:** ${self.answer}$" + (f" ({agree} of {total} samples agree)" if total > 1 else "")
+                         + (f" ⚠ {REFUTED_NOTE.format(n=len(self.refuted()))}" if self.refuted() else ""))
         if self.unsure():
             parts.append(f"**Low agreement:** only {agree} of {total} samples give this answer; treat it as unsure "
                          "(more samples or a lower temperature may settle it).")

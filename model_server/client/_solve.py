@@ -12,16 +12,23 @@ against any OpenAI-compatible server (`MATHASSIST_URL`), since the programs run 
 Samples then run one after another (each its own conversation with the sandbox); Ctrl-C stops
 the generation and kills the running program. Votes compare answers in time-bounded workers
 (`checker.answers_equal`), so one odd answer cannot hang the vote.
+
+With `check` (the default), the derivation checker reads the equations of the solution (each
+`$a = b$`, display, chain) while it streams: each time a line completes, the text so far is checked
+in a background thread (verdicts are cached, so only new steps cost anything) and `on_checks` sees
+the verdicts; the result's `checks` are those of the shown solution.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import dataclasses
 from collections.abc import Callable
 
-from checker import answers_equal
+from checker import answers_equal, check_document, start
 from mathcore.prompts import Prompt, family_of, solve_prompt
 from mathcore.sampling import SamplingParams
-from mathcore.solution import SolveResult, solve_result
+from mathcore.solution import SolveResult, StepCheck, solve_result
 from mathcore.tools import ToolRun, output_block, pending_program, program_to_run
 from model_server.client._sync import Client
 from sandbox import Limits
@@ -39,8 +46,76 @@ def solve(
     tools: bool = False,
     max_tool_rounds: int = 2,
     limits: Limits | None = None,
+    check: bool = True,
+    on_checks: Callable[[list[StepCheck]], None] | None = None,
 ) -> SolveResult:
-    """Stream a solution (or `params.samples` of them); `on_text` sees the texts so far."""
+    """Stream a solution (or `params.samples` of them); `on_text` sees the texts so far, `on_checks`
+    the checker's verdicts on the first sample's equations so far (from another thread)."""
+    live = _LiveChecks(on_checks) if check else None
+    if live is not None:
+        shown_text = on_text
+
+        def on_text(texts: list[str]) -> None:
+            live.feed(texts[0])
+            if shown_text is not None:
+                shown_text(texts)
+
+    def interrupted(partial: SolveResult) -> None:
+        if on_interrupt is not None:
+            on_interrupt(partial if live is None else dataclasses.replace(partial, checks=tuple(live.latest)))
+
+    try:
+        result = _solve(client, problem, params, on_text, interrupted, tools, max_tool_rounds, limits)
+    finally:
+        if live is not None:
+            live.close()
+    if not check:
+        return result
+    return dataclasses.replace(result, checks=tuple(solution_checks(result.text)))
+
+
+def solution_checks(text: str) -> list[StepCheck]:
+    """The checker's verdicts on the equations of a solution (bounded in time per step)."""
+    return [StepCheck(r.line, r.step, r.verdict, r.message) for r in check_document(text, "markdown", inline=True)]
+
+
+class _LiveChecks:
+    """Checks a streaming text whenever a line completes, in one background thread, never queueing:
+    while a check runs, newer lines wait for the next one (verdicts are cached per step)."""
+
+    def __init__(self, on_checks: Callable[[list[StepCheck]], None] | None) -> None:
+        self.on_checks = on_checks
+        self.latest: list[StepCheck] = []
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="mathassist-check")
+        self._future: concurrent.futures.Future[None] | None = self._pool.submit(start)  # workers warm while the model writes
+        self._submitted = 0
+
+    def feed(self, text: str) -> None:
+        end = text.rfind("\n")
+        if end <= self._submitted or (self._future is not None and not self._future.done()):
+            return
+        self._submitted = end
+        self._future = self._pool.submit(self._check, text[:end])
+
+    def _check(self, text: str) -> None:
+        self.latest = solution_checks(text)
+        if self.on_checks is not None:
+            self.on_checks(self.latest)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _solve(
+    client: Client,
+    problem: str,
+    params: SamplingParams,
+    on_text: Callable[[list[str]], None] | None,
+    on_interrupt: Callable[[SolveResult], None] | None,
+    tools: bool,
+    max_tool_rounds: int,
+    limits: Limits | None,
+) -> SolveResult:
     model = client.model()
     prompt = solve_prompt(problem, family_of(model), tools=tools)
     run = params.replace(stop=list(dict.fromkeys([*params.stop, *prompt.stop])))

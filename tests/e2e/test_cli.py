@@ -100,3 +100,23 @@ def test_solve_with_tools_against_an_external_openai_compatible_server() -> None
     assert out["answer"] == "720" and out["model"] == "deepseek-ai/deepseek-math-7b-rl"
     assert [(t["output"], t["error"]) for t in out["tool_runs"]] == [("720\n", None)]
     assert prompts[1].endswith("```output\n720\n```\n")
+
+
+def test_solve_marks_a_refuted_step_as_it_streams_and_flags_the_answer() -> None:
+    solution = (" We add first: $17 + 25 = 42$.\nThen we multiply: $42 \\cdot 3 = 136$.\nSo the answer is $\\boxed{136}$.")
+    with scripted_server([solution, solution]) as (url, _):
+        env = {**os.environ, "MATHASSIST_URL": url}
+        r = subprocess.run([sys.executable, "-m", "mathassist", "solve", "Compute $(17 + 25) \\cdot 3$."], env=env, cwd=ROOT,
+                           capture_output=True, text=True, timeout=120)
+        j = subprocess.run([sys.executable, "-m", "mathassist", "solve", "--json", "Compute $(17 + 25) \\cdot 3$."], env=env, cwd=ROOT,
+                           capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    mark = lines.index("  ⚠ refuted: 42 \\cdot 3 = 136: the left side is 126 and the right side is 136")
+    # under its line once the checker has answered (the workers start with the stream), and once
+    assert lines.index("Then we multiply: $42 \\cdot 3 = 136$.") < mark < len(lines) - 2
+    assert r.stdout.count("⚠ refuted") == 1
+    assert lines[-2].startswith("answer: 136") and lines[-1].startswith("⚠ this solution has 1 refuted step")
+    out = json.loads(j.stdout)
+    assert out["refuted"] is True
+    assert [(c["step"], c["verdict"]) for c in out["checks"]] == [("17 + 25 = 42", "verified"), ("42 \\cdot 3 = 136", "wrong")]

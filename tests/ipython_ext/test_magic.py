@@ -180,3 +180,23 @@ def test_solve_with_tools_shows_programs_and_outputs_and_survives_a_killed_progr
             assert value(k, "_.tool_runs[0].error").startswith("TimeoutError: the program ran longer than 1.5 s")
             assert "Runtime errors: TimeoutError" in prompts[3]
             assert value(k, "6 * 7") == 42  # the kernel lives on
+
+
+@pytest.mark.slow
+def test_a_refuted_step_is_marked_with_its_counterexample_and_the_answer_flagged(monkeypatch: pytest.MonkeyPatch) -> None:
+    solution = " We add first: $17 + 25 = 42$.\nThen we multiply: $42 \\cdot 3 = 136$.\nSo the answer is $\\boxed{136}$."
+    with scripted_server([solution, solution]) as (url, _):
+        monkeypatch.setenv("MATHASSIST_URL", url)  # a model that writes a wrong step, as a 7B model sometimes does
+        k = Kernel()
+        with k.client.setup_kernel():
+            k.run("%load_ext mathassist")
+            out = k.run("%%solve\nCompute $(17 + 25) \\cdot 3$.")
+            md = next(o for o in out if o["output_type"] == "execute_result")["data"]["text/markdown"]
+            assert "> ⚠ **refuted:** $42 \\cdot 3 = 136$: the left side is 126 and the right side is 136" in md
+            assert md.index("$42 \\cdot 3 = 136$.") < md.index("⚠ **refuted:**") < md.index("So the answer is")
+            assert "**Answer:** $136$ ⚠ this solution has 1 refuted step(s)" in md
+            assert md.count("⚠ **refuted:**") == 1  # the right step is not marked
+            assert value(k, "[(c.step, c.verdict) for c in _.checks]") == [["17 + 25 = 42", "verified"], ["42 \\cdot 3 = 136", "wrong"]]
+            out = k.run("%%solve --no-check\nCompute $(17 + 25) \\cdot 3$.")
+            md = next(o for o in out if o["output_type"] == "execute_result")["data"]["text/markdown"]
+            assert "refuted" not in md

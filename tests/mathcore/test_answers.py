@@ -51,3 +51,15 @@ def test_each_step_of_a_solution_is_its_own_line_in_jupyter_but_display_math_sta
 
     md = jupyter_markdown("Subtract: $3x = 15$.\nDivide: $x = 5$.\n\\[\nx = 5\n\\]\nDone.\n\nNext.")
     assert md == "Subtract: $3x = 15$.  \nDivide: $x = 5$.  \n$$\nx = 5\n$$\nDone.\n\nNext."
+
+
+def test_a_refuted_step_is_marked_after_its_line_or_its_display_block() -> None:
+    from mathcore.solution import StepCheck, mark_refuted
+
+    text = "We have $2 + 3 = 6$.\n\\[\n4 = 5\n\\]\nDone."
+    checks = [StepCheck(1, "2 + 3 = 6", "wrong", "the left side is 5 and the right side is 6"),
+              StepCheck(3, "4 = 5", "wrong", "the left side is 4 and the right side is 5"), StepCheck(5, "1 = 1", "verified", "")]
+    assert mark_refuted(text, checks).split("\n") == [
+        "We have $2 + 3 = 6$.", "", "> ⚠ **refuted:** $2 + 3 = 6$: the left side is 5 and the right side is 6", "",
+        "\\[", "4 = 5", "\\]", "", "> ⚠ **refuted:** $4 = 5$: the left side is 4 and the right side is 5", "", "Done."]
+    assert mark_refuted(text, checks[2:]) == text
