@@ -62,9 +62,15 @@ class MathServer(LanguageServer):
 
     def apply_settings(self, raw: object) -> None:
         """Validate and apply settings; report each invalid value by its full name."""
-        old_url = self.settings.server_url
+        old_url, old_marks = self.settings.server_url, self.settings.show_verified
         self.settings, errors = parse_settings(raw, self.settings)
         for message in errors:
             self.window_show_message(types.ShowMessageParams(types.MessageType.Warning, f"mathassist: {message}"))
         if self.settings.server_url != old_url:
             self.gateway.reset()
+        if self.settings.show_verified != old_marks and self._can_refresh_hints():
+            self.run_in_background(self.workspace_inlay_hint_refresh_async(None))  # the editor asks again for the marks
+
+    def _can_refresh_hints(self) -> bool:
+        caps = self.client_capabilities
+        return bool(caps and caps.workspace and caps.workspace.inlay_hint and caps.workspace.inlay_hint.refresh_support)

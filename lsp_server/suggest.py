@@ -38,7 +38,7 @@ from model_server.client import Choice, ServerUnavailable
 if TYPE_CHECKING:
     from lsp_server.core import MathServer
 
-__all__ = ["ProofStep", "Suggester", "cursor_index"]
+__all__ = ["RESAMPLE", "RESAMPLE_TEMPERATURE", "ProofStep", "Suggester", "cursor_index", "ranked"]
 
 log = logging.getLogger(__name__)
 CACHE_SIZE = 128
@@ -138,7 +138,7 @@ class Suggester:
             return text
         doc, language, offset = self._document_at(uri, line, character)
         [results] = await asyncio.to_thread(check_suggestions, doc, language, offset, [text])
-        unknown_names = new_variables(doc[:offset], text)
+        unknown_names = new_variables(doc[:offset], text, language)
         if verdict_of(results) != "wrong" and not unknown_names:
             return text
         why = f"it uses {', '.join(sorted(unknown_names))}, named nowhere above" if unknown_names else \
@@ -165,8 +165,7 @@ class Suggester:
         except ServerUnavailable as exc:
             self.server.gateway.lost(exc)
             raise
-        ranked = _ranked(completion.choices, ctx)
-        candidates = [s.text for s in ranked if s.text != exclude and not new_variables(doc[:offset], s.text)]
+        candidates = [s.text for s in ranked(completion.choices, ctx) if s.text != exclude and not new_variables(doc[:offset], s.text, language)]
         if not candidates:
             return None
         checked = await asyncio.to_thread(check_suggestions, doc, language, offset, candidates)
@@ -187,7 +186,7 @@ class Suggester:
         except ServerUnavailable as exc:
             self.server.gateway.lost(exc)
             raise
-        steps = _ranked(completion.choices, ctx, PROOF_STEP_FILTERS)
+        steps = ranked(completion.choices, ctx, PROOF_STEP_FILTERS)
         if settings.verify == "filter" and steps:
             doc, language, offset = self._document_at(uri, line, character)
             # a step continues the text after a space or a new line; its mathematics is read in place
@@ -197,7 +196,7 @@ class Suggester:
         return steps[: settings.candidates]
 
 
-def _ranked(choices: Sequence[Choice], ctx: MathContext, filters: tuple[Filter, ...] = FILTERS) -> list[ProofStep]:
+def ranked(choices: Sequence[Choice], ctx: MathContext, filters: tuple[Filter, ...] = FILTERS) -> list[ProofStep]:
     """Distinct post-processed candidates, most likely (mean token log-probability) first."""
     seen: dict[str, ProofStep] = {}
     for choice in choices:

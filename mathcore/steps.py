@@ -21,6 +21,7 @@ a block of one row as well: `$a = b = c$` is a chain, `$2 + 3 = 6$` a lone claim
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -31,6 +32,7 @@ Kind = Literal["chain", "implies", "lone"]
 _ENVS = r"align|equation|gather|multline|eqnarray|flalign|alignat"
 _BLOCK = re.compile(rf"\\begin\{{({_ENVS})(\*?)\}}(.*?)\\end\{{\1\2\}}|\\\[(.*?)\\\]|\$\$(.*?)\$\$", re.S)
 _INLINE = re.compile(r"(?<![\\$])\$([^$\n]+?)(?<!\\)\$(?!\$)|\\\((.+?)\\\)")
+ROWS_READ = 40  # rows above a suggestion that are read to check it
 _OPEN = re.compile(rf"\\(begin|end)\{{((?:{_ENVS})\*?)\}}|\\\[|\\\]|\$\$")
 _RELATIONS = [("\\leqslant", "<="), ("\\geqslant", ">="), ("\\leq", "<="), ("\\geq", ">="), ("\\le", "<="), ("\\ge", ">="),
               ("<", "<"), (">", ">"), ("=", "=")]
@@ -57,9 +59,15 @@ class Claim:
         return f"{self.lhs} {self.relation} {self.rhs}"
 
 
-def _position(doc: str, offset: int) -> tuple[int, int]:
-    line = doc.count("\n", 0, offset)
-    return line + 1, offset - (doc.rfind("\n", 0, offset) + 1) + 1
+class _Lines:
+    """Offsets to (line, column), 1-based, in O(log n): a document of many rows is indexed once."""
+
+    def __init__(self, doc: str) -> None:
+        self.starts = [0, *(m.end() for m in re.finditer("\n", doc))]
+
+    def position(self, offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self.starts, offset) - 1
+        return line + 1, offset - self.starts[line] + 1
 
 
 def _split_relations(row: str) -> list[str] | None:
@@ -110,7 +118,7 @@ def _rows(body: str, base: int) -> list[tuple[str, int]]:
     return out
 
 
-def _block_claims(doc: str, body: str, base: int) -> list[Claim]:
+def _block_claims(lines: _Lines, body: str, base: int) -> list[Claim]:
     rows: list[tuple[list[str], int] | None] = []
     for raw, offset in _rows(body, base):
         text = _clean(raw)
@@ -129,7 +137,7 @@ def _block_claims(doc: str, body: str, base: int) -> list[Claim]:
             previous_rhs, previous_equation = None, None
             continue
         parts, offset = row
-        line, column = _position(doc, offset)
+        line, column = lines.position(offset)
         following = rows[k + 1] if k + 1 < len(rows) else None
         continues = following is not None and following[0][0] == ""
         if parts[0] == "":
@@ -177,7 +185,7 @@ def extract_claims(doc: str, language: str, inline: bool = False) -> list[Claim]
         claims = []
         for body, base in _plain_blocks(doc):
             # the \\ added per line shifts offsets by 2 per line: map rows back through the original lines
-            for c in _block_claims(body, body, 0):
+            for c in _block_claims(_Lines(body), body, 0):
                 line = doc.count("\n", 0, base) + c.line
                 claims.append(Claim(line, c.column, c.lhs, c.relation, c.rhs, c.kind, c.premise))
         return claims
@@ -186,14 +194,15 @@ def extract_claims(doc: str, language: str, inline: bool = False) -> list[Claim]
     else:
         doc = re.sub(r"(?<!\\)%[^\n]*", lambda m: " " * len(m.group(0)), doc)  # comments
     claims = []
+    lines = _Lines(doc)
     for m in _BLOCK.finditer(doc):
         group = 3 if m.group(3) is not None else 4 if m.group(4) is not None else 5
-        claims += _block_claims(doc, m.group(group), m.start(group))
+        claims += _block_claims(lines, m.group(group), m.start(group))
     if inline:
         masked = _BLOCK.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), doc)
         for m in _INLINE.finditer(masked):
             group = 1 if m.group(1) is not None else 2
-            claims += [c for c in _block_claims(doc, m.group(group), m.start(group)) if c.kind != "implies"]
+            claims += [c for c in _block_claims(lines, m.group(group), m.start(group)) if c.kind != "implies"]
         claims.sort(key=lambda c: (c.line, c.column))
     return claims
 
@@ -222,13 +231,41 @@ def _closers(text: str) -> str:
 
 def claims_at(doc: str, language: str, start: int, end: int, inline: bool = False) -> list[Claim]:
     """The claims made on the lines of doc[start:end] (a suggestion inserted there), reading only
-    the text up to `end` and closing the blocks still open there, as a derivation being typed is."""
+    the text up to `end` and closing the blocks still open there, as a derivation being typed is.
+
+    Only the block the suggestion is in (or its paragraph), and of it only the last ROWS_READ rows,
+    is read: a step depends on the rows just above it, and a long document costs nothing more.
+    """
     doc = doc.replace("\r\n", "\n")
     text = doc[:end]
-    first, last = text.count("\n", 0, start) + 1, text.count("\n") + 1
-    if language.lower() not in ("plaintext", "text", "plain"):
-        text += _closers(re.sub(r"(?<!\\)%[^\n]*", "", text) if language.lower() == "latex" else text)
-    return [c for c in extract_claims(text, language, inline) if first <= c.line <= last]
+    plain = language.lower() in ("plaintext", "text", "plain")
+    closers = "" if plain else _closers(re.sub(r"(?<!\\)%[^\n]*", "", text) if language.lower() == "latex" else text)
+    if closers:
+        begin = _opener(text, closers)
+        head = re.match(r"\\begin\{[^}]*\}|\\\[|\$\$", text[begin:])
+        opener = head.group(0) if head else ""
+        cut = start
+        for _ in range(ROWS_READ):  # back over the last rows, each ended by \\
+            cut = text.rfind("\\\\", begin + len(opener), cut)
+            if cut < 0:
+                break
+        cut = cut + 2 if cut >= 0 else begin + len(opener)
+    else:
+        begin = text.rfind("\n\n", 0, start) + 1
+        opener, cut = "", begin
+    skipped = text.count("\n", 0, cut)
+    read = opener + text[cut:] + closers
+    first = text.count("\n", cut, start) + 1
+    last = text.count("\n", cut, end) + 1
+    return [Claim(c.line + skipped, c.column, c.lhs, c.relation, c.rhs, c.kind, c.premise)
+            for c in extract_claims(read, language, inline) if first <= c.line <= last]
+
+
+def _opener(text: str, closers: str) -> int:
+    """Where the outermost block still open at the end of `text` begins."""
+    outer = closers.rsplit("\n", 1)[1]
+    opener = {"\\]": "\\[", "$$": "$$"}.get(outer) or "\\begin{" + outer[len("\\end{"):]
+    return max(text.rfind(opener), 0)
 
 
 def _letters(math: str) -> set[str]:
@@ -237,12 +274,15 @@ def _letters(math: str) -> set[str]:
     return set(re.findall(r"[a-zA-Z]", math))
 
 
-def new_variables(before: str, suggestion: str) -> set[str]:
+def new_variables(before: str, suggestion: str, language: str = "latex") -> set[str]:
     """Letters that `suggestion` uses and that no mathematics up to the cursor (`before`) does.
 
     A model that writes `x^2 - 5x - 14` in a derivation about `t` has not taken a step: the filter
-    of suggestions (`mathassist.inline.verify`) does not show such a candidate.
+    of suggestions (`mathassist.inline.verify`) does not show such a candidate. Plain text does not
+    tell mathematics from prose, so there every letter written before counts as used.
     """
+    if language.lower() in ("plaintext", "text", "plain"):
+        return _letters(suggestion) - _letters(before)
     closers = _closers(before)
     opened = len(before)
     if closers:  # the innermost block still open at the cursor is mathematics up to the cursor

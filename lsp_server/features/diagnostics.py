@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PAUSE_S = 0.5
+MAX_CHECKED_CHARS = 1_000_000  # past this (some 15,000 steps), a document is not checked as it is typed
 SOURCE = "mathassist"
 CODE = "wrong-step"
 
@@ -46,17 +47,27 @@ def to_diagnostics(results: list[Result], lines: list[str]) -> list[types.Diagno
     return out
 
 
-async def diagnose(ls: MathServer, uri: str) -> list[types.Diagnostic]:
-    """The diagnostics of a document now (empty where checking is off for its language, or it was closed)."""
+async def check(ls: MathServer, uri: str) -> tuple[list[Result], list[str]] | None:
+    """The checker's verdicts on a document and its lines; None where checking is off for its
+    language, or the document was closed meanwhile (pygls would read it from disk)."""
     if uri not in ls.workspace.text_documents:
-        return []  # closed meanwhile: pygls would read the file from disk, which may not exist
+        return None
     doc = ls.workspace.get_text_document(uri)
     language = doc.language_id or ("latex" if uri.endswith(".tex") else "markdown" if uri.endswith(".md") else "plaintext")
     if not ls.settings.enabled_for(language):
-        return []
+        return None
     text = doc.source
+    if len(text) > MAX_CHECKED_CHARS:
+        log.info("%s has %d characters; derivations are checked up to %d (use mathassist check)", uri, len(text), MAX_CHECKED_CHARS)
+        return None
     results = await asyncio.to_thread(check_document, text, language)
-    return to_diagnostics(results, text.replace("\r\n", "\n").split("\n"))
+    return results, text.replace("\r\n", "\n").split("\n")
+
+
+async def diagnose(ls: MathServer, uri: str) -> list[types.Diagnostic]:
+    """The diagnostics of a document now (empty where checking is off for its language, or it was closed)."""
+    checked = await check(ls, uri)
+    return to_diagnostics(*checked) if checked is not None else []
 
 
 def register(server: MathServer) -> None:

@@ -1,5 +1,5 @@
-"""Proof-step suggestions: `textDocument/codeAction` inside a proof, and the command
-`mathassist.suggestProofSteps`.
+"""Proof-step suggestions: code actions inside a proof (`proof_actions`, served by
+`features/code_actions.py`), and the command `mathassist.suggestProofSteps`.
 
 Asked for explicitly (Ctrl+. / the lightbulb menu: `CodeActionTriggerKind.Invoked`), the code
 action request samples the candidates and offers each as an action that inserts it. Asked
@@ -27,32 +27,30 @@ def _insertion(uri: str, pos: types.Position, line_prefix: str, step: str) -> ty
     return types.WorkspaceEdit(changes={uri: [edit]})
 
 
-def register(server: MathServer) -> None:
-    @server.feature(
-        types.TEXT_DOCUMENT_CODE_ACTION,
-        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.RefactorRewrite]),
-    )
-    async def code_action(ls: MathServer, params: types.CodeActionParams) -> list[types.CodeAction | types.Command] | None:
-        uri, pos = params.text_document.uri, params.range.end
-        ctx = ls.suggester.context(uri, pos.line, pos.character)
-        if ctx is None or not ctx.in_proof:
-            return None
-        if params.context.trigger_kind != types.CodeActionTriggerKind.Invoked:
-            # a bare Command: a CodeAction wrapping one reads as a Command to some clients' decoders
-            return [types.Command(title="mathassist: suggest next proof step", command=COMMAND, arguments=[uri, _json(pos)])]
-        try:
-            steps = await ls.suggester.proof_steps(uri, pos.line, pos.character)
-        except ClientError:
-            return None
-        actions: list[types.CodeAction | types.Command] = [
-            types.CodeAction(
-                title=f"Next step: {s.text}", kind=types.CodeActionKind.RefactorRewrite,
-                edit=_insertion(uri, pos, ctx.line_prefix, s.text), is_preferred=i == 0,
-            )
-            for i, s in enumerate(steps)
-        ]
-        return actions
+async def proof_actions(ls: MathServer, params: types.CodeActionParams) -> list[types.CodeAction | types.Command]:
+    """Inside a proof: asked for (Ctrl+.), the sampled steps as actions, verified ones first and marked;
+    asked automatically, one action that runs the command."""
+    uri, pos = params.text_document.uri, params.range.end
+    ctx = ls.suggester.context(uri, pos.line, pos.character)
+    if ctx is None or not ctx.in_proof:
+        return []
+    if params.context.trigger_kind != types.CodeActionTriggerKind.Invoked:
+        # a bare Command: a CodeAction wrapping one reads as a Command to some clients' decoders
+        return [types.Command(title="mathassist: suggest next proof step", command=COMMAND, arguments=[uri, _json(pos)])]
+    try:
+        steps = await ls.suggester.proof_steps(uri, pos.line, pos.character)
+    except ClientError:
+        return []
+    return [
+        types.CodeAction(
+            title=f"Next step: {s.text}" + (" (verified)" if s.verdict == "verified" else ""), kind=types.CodeActionKind.RefactorRewrite,
+            edit=_insertion(uri, pos, ctx.line_prefix, s.text), is_preferred=i == 0,
+        )
+        for i, s in enumerate(steps)
+    ]
 
+
+def register(server: MathServer) -> None:
     @server.command(COMMAND)
     async def suggest_proof_steps(ls: MathServer, uri: str, position: dict[str, int]) -> list[dict[str, Any]]:
         pos = types.Position(line=int(position["line"]), character=int(position["character"]))
@@ -67,7 +65,7 @@ def register(server: MathServer) -> None:
             return []
         if steps and _can_ask(ls):
             ls.run_in_background(_offer(ls, uri, pos, ctx.line_prefix, steps))
-        return [{"text": s.text, "logprob": s.logprob} for s in steps]
+        return [{"text": s.text, "logprob": s.logprob, "verdict": s.verdict} for s in steps]
 
 
 def _json(pos: types.Position) -> dict[str, int]:

@@ -19,14 +19,14 @@ DOC = ("We expand and solve.\n\\begin{align*}\n(x + 3)(x + 5) &= x^2 + 5x + 3x +
        "2x + 3 &= 7 \\\\\n2x &= 4\n\\end{align*}\nLet \\[ f(x) = x^2 + 1 \\] be a definition.\n")
 
 
-async def start(tmp_path: Path, pull: bool):  # type: ignore[no-untyped-def]
+async def start(tmp_path: Path, pull: bool, options: dict | None = None):  # type: ignore[no-untyped-def, type-arg]
     client = make_test_lsp_client()
     env = {**os.environ, "MATHASSIST_URL": "http://127.0.0.1:9", "MATHASSIST_RUNTIME_DIR": str(tmp_path)}  # no model needed
     await client.start_io(sys.executable, "-m", "mathassist", "lsp", env=env)
     caps = client_capabilities("visual-studio-code")
     # vscode-languageclient 11 asks for diagnostics itself (pull); pytest-lsp's preset predates that
     caps.text_document.diagnostic = types.DiagnosticClientCapabilities(dynamic_registration=False) if pull else None  # type: ignore[union-attr]
-    result = await client.initialize_session(types.InitializeParams(capabilities=caps, initialization_options={}))
+    result = await client.initialize_session(types.InitializeParams(capabilities=caps, initialization_options=options or {}))
     return client, result.capabilities
 
 
@@ -77,5 +77,25 @@ async def test_push_diagnostics_after_a_pause_in_typing(tmp_path: Path) -> None:
         open_doc(client, uri, DOC, "latex")  # and the server still checks
         report = await client.text_document_diagnostic_async(types.DocumentDiagnosticParams(types.TextDocumentIdentifier(uri)))
         check_wrong_row_only(report.items)
+    finally:
+        await client.shutdown_session()
+
+
+@pytest.mark.slow
+async def test_verified_steps_get_a_subtle_mark_only_when_asked(tmp_path: Path) -> None:
+    client, caps = await start(tmp_path, pull=True, options={"checks": {"showVerified": True}})
+    try:
+        assert caps.inlay_hint_provider is not None
+        uri = "file:///work/derivation.tex"
+        open_doc(client, uri, DOC, "latex")
+        whole = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=20, character=0))
+        hints = await client.text_document_inlay_hint_async(types.InlayHintParams(types.TextDocumentIdentifier(uri), whole))
+        lines = DOC.split("\n")
+        # rows 3 (the expansion) and 6 (2x = 4) are verified; row 4 is wrong, the definition is no claim
+        assert [(h.position.line, h.position.character, h.label) for h in hints or []] == [
+            (2, len(lines[2].rstrip()), "✓"), (5, len(lines[5]), "✓")]
+        client.workspace_did_change_configuration(types.DidChangeConfigurationParams({"checks": {"showVerified": False}}))
+        hints = await client.text_document_inlay_hint_async(types.InlayHintParams(types.TextDocumentIdentifier(uri), whole))
+        assert not hints
     finally:
         await client.shutdown_session()

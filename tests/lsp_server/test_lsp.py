@@ -101,7 +101,8 @@ async def test_proof_code_action_offers_distinct_steps(lsp: LanguageClient) -> N
     assert isinstance(auto[0], types.Command)
     result = await lsp.workspace_execute_command_async(types.ExecuteCommandParams(
         command=auto[0].command, arguments=auto[0].arguments))
-    assert len(result) >= 2 and result == sorted(result, key=lambda s: -s["logprob"])
+    assert len(result) >= 2 and result == sorted(result, key=lambda s: (s["verdict"] != "verified", -s["logprob"]))
+    assert all(s["verdict"] in ("verified", "unknown") for s in result)  # a refuted step is never offered
     assert all(s["logprob"] < 0 for s in result) and len({s["logprob"] for s in result}) > 1  # real likelihoods
     # the command also lets the user pick a step in the client's UI, and inserts the choice
     deadline = time.monotonic() + 5
