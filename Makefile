@@ -42,11 +42,13 @@ check: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
 bench: $(VENV)/.installed-dev
+	$(BIN)/pip install -q -e ".[dev,bench]"
 	$(BIN)/python -m bench.overhead
 	$(BIN)/python -m bench.batching
 	$(BIN)/python -m bench.keystrokes
 	$(BIN)/python -m bench.hardening
 	$(BIN)/python -m bench.sandbox
+	$(BIN)/python -m bench.checking
 
 # the VS Code extension, with Node and npm only
 vsix:
