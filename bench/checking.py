@@ -125,7 +125,7 @@ def _document(steps: int) -> str:
 
     rng = random.Random(7)
     blocks = []
-    for b in range(steps // 4):
+    for b in range(steps // 3):  # three claims a block: two chain steps and an equation step
         p, q = rng.randint(1, 40), rng.randint(1, 40)
         wrong = b % 10 == 3
         blocks.append(
@@ -237,11 +237,11 @@ def answers(timeout: float = 5.0) -> None:
 
 # -- steps beside Math-Verify used naively ---------------------------------------------------------------------------
 
-STEP_TABLE: list[tuple[str, str]] = [  # (document, truth of its last claim: right / wrong / none)
+STEP_TABLE: list[tuple[str, str]] = [  # (document, truth of its last claim: right / wrong / none: no claim to judge)
     ("\\begin{align*}\n(x+1)^2 &= x^2 + 2x + 1 \\\\\n&= x^2 + x + 1\n\\end{align*}", "wrong"),
     ("\\begin{align*}\n(x+1)^2 &= x^2 + 2x + 1\n\\end{align*}", "right"),
     ("\\[ (a - b)(a + b) = a^2 - b^2 \\]", "right"),
-    ("\\[ (a - b)^2 = a^2 - b^2 \\]", "wrong"),
+    ("\\begin{align*}\n(a - b)^2 &= (a - b)(a - b) \\\\\n&= a^2 - b^2\n\\end{align*}", "wrong"),
     ("\\begin{align*}\n2x + 3 &= 7 \\\\\n2x &= 4\n\\end{align*}", "right"),
     ("\\begin{align*}\n2x + 3 &= 7 \\\\\n2x &= 5\n\\end{align*}", "wrong"),
     ("\\begin{align*}\n3y - 6 &= 9 \\\\\ny &= 5\n\\end{align*}", "right"),
@@ -257,12 +257,15 @@ STEP_TABLE: list[tuple[str, str]] = [  # (document, truth of its last claim: rig
     ("\\[ \\int_0^1 x \\, dx = \\frac{1}{2} \\]", "right"),
     ("\\[ \\sum_{k=1}^{n} k = \\frac{n(n+1)}{2} \\]", "right"),
     ("\\[ \\sum_{k=1}^{n} k = \\frac{n(n-1)}{2} \\]", "wrong"),
-    ("\\[ \\sqrt{x^2} = x \\]", "wrong"),
+    ("\\begin{align*}\n\\sqrt{x^2} &= \\sqrt{x \\cdot x} \\\\\n&= x\n\\end{align*}", "wrong"),
     ("\\[ \\frac{x^2 - 1}{x - 1} = x + 1 \\]", "right"),
-    ("\\begin{align*}\nx^2 - 4 &= 0 \\\\\nx &= 2\n\\end{align*}", "none"),
+    ("\\begin{align*}\nx^2 - 4 &= 0 \\\\\nx &= 2\n\\end{align*}", "wrong"),  # loses the root -2
+    ("\\begin{align*}\nx^2 - 4 &= 0 \\\\\nx^2 &= 4\n\\end{align*}", "right"),
+    ("\\[ a = b = c \\]", "none"),
+    ("\\begin{align*}\nA &= \\pi r^2 \\\\\n&= 9\\pi\n\\end{align*}", "none"),  # r = 3 substituted
     ("\\[ \\sin^2\\theta + \\cos^2\\theta = 1 \\]", "right"),
     ("\\[ e^{a+b} = e^a e^b \\]", "right"),
-    ("\\[ \\log(ab) = \\log a \\cdot \\log b \\]", "wrong"),
+    ("\\begin{align*}\n\\log(ab) &= \\log(ba) \\\\\n&= \\log a \\cdot \\log b\n\\end{align*}", "wrong"),
 ]
 
 
@@ -280,11 +283,14 @@ def steps(timeout: float = 5.0) -> None:
 
     counts = {name: {"caught": 0, "missed": 0, "false alarms": 0} for name in ("Math-Verify naive", "mathassist")}
     wrong_total = sum(truth == "wrong" for _, truth in STEP_TABLE)
+    disagreements: list[tuple[str, str, bool, bool]] = []
     for doc, truth in STEP_TABLE:
         claim = extract_claims(doc, "latex")[-1]
         theirs, _ = _timed(functools.partial(_naive, claim.lhs, claim.rhs), timeout)
         ours = [r for r in check_document(doc, "latex") if r.line == claim.line]
         ours_wrong = bool(ours) and ours[-1].verdict == "wrong"
+        if (theirs is False) != (truth == "wrong") or ours_wrong != (truth == "wrong"):
+            disagreements.append((claim.text, truth, theirs is False, ours_wrong))
         for name, says_wrong in (("Math-Verify naive", theirs is False), ("mathassist", ours_wrong)):
             if truth == "wrong":
                 counts[name]["caught" if says_wrong else "missed"] += 1
@@ -294,6 +300,10 @@ def steps(timeout: float = 5.0) -> None:
     print("| | wrong steps caught | missed | false alarms |\n|---|---|---|---|")
     for name, c in counts.items():
         print(f"| {name} | {c['caught']}/{wrong_total} | {c['missed']} | {c['false alarms']} |")
+    if disagreements:
+        print("\n| step | truth | Math-Verify naive says wrong | mathassist says wrong |\n|---|---|---|---|")
+        for step, truth, theirs_wrong, ours_wrong in disagreements:
+            print(f"| `{step}` | {truth} | {theirs_wrong} | {ours_wrong} |")
 
 
 def main() -> int:
