@@ -170,7 +170,6 @@ def check_suggestion(doc: str, language: str, offset: int, suggestion: str, time
 def check_suggestions(doc: str, language: str, offset: int, suggestions: list[str],
                       timeout: float = SUGGESTION_TIMEOUT) -> list[list[Result]]:
     """`check_suggestion` for several candidates at once: their claims are decided in parallel."""
-    doc = doc.replace("\r\n", "\n")
     per = []
     for s in suggestions:
         text = doc[:offset] + s

@@ -236,7 +236,9 @@ def claims_at(doc: str, language: str, start: int, end: int, inline: bool = Fals
     Only the block the suggestion is in (or its paragraph), and of it only the last ROWS_READ rows,
     is read: a step depends on the rows just above it, and a long document costs nothing more.
     """
-    doc = doc.replace("\r\n", "\n")
+    if "\r\n" in doc:  # offsets are the caller's: move them with the line ends
+        start, end = start - doc.count("\r\n", 0, start), end - doc.count("\r\n", 0, end)
+        doc = doc.replace("\r\n", "\n")
     text = doc[:end]
     plain = language.lower() in ("plaintext", "text", "plain")
     closers = "" if plain else _closers(re.sub(r"(?<!\\)%[^\n]*", "", text) if language.lower() == "latex" else text)

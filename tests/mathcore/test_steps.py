@@ -65,3 +65,8 @@ def test_new_variables_are_letters_that_no_mathematics_above_uses() -> None:
     assert new_variables(block, "t^2 - 5t - 14 + y - y") == set()  # y is used in inline math above
     assert new_variables("Text about cats.\n\\begin{align*}\n16 \\cdot 9 &= ", "144 + a") == {"a"}  # prose is not mathematics
     assert new_variables("\\begin{align*}\n\\frac{d}{dx} x^3 &= ", "3x^2 \\cdot \\frac{1}{1}") == set()  # commands are not names
+
+
+def test_a_suggestion_is_found_in_a_document_with_windows_line_ends() -> None:
+    doc = "\\begin{align*}\r\n2x + 3 &= 7 \\\\\r\n2x &= "
+    assert claims_at(doc + "5", "latex", len(doc), len(doc) + 1) == [Claim(3, 1, "2x", "=", "5", "implies", ("2x + 3", "7"))]
