@@ -32,8 +32,9 @@ from checker import check_suggestions, verdict_of
 from mathcore.context import MathContext, extract_context
 from mathcore.postprocess import FILTERS, Filter, drop_empty, postprocess, strip_trailing_space
 from mathcore.prompts import Prompt, continuation_prompt
+from mathcore.sampling import SamplingParams
 from mathcore.steps import new_variables
-from model_server.client import Choice, ServerUnavailable
+from model_server.client import Choice, Completion, ServerUnavailable
 
 if TYPE_CHECKING:
     from lsp_server.core import MathServer
@@ -159,17 +160,22 @@ class Suggester:
         """The most likely of RESAMPLE sampled candidates that the checker verifies, or None."""
         params = self.server.settings.inline.replace(stop=list(prompt.stop), samples=RESAMPLE,
                                                      temperature=max(self.server.settings.inline.temperature, RESAMPLE_TEMPERATURE))
-        client = await self.server.gateway.client()
-        try:
-            completion = await client.complete(prompt.text, params, logprobs=True)
-        except ServerUnavailable as exc:
-            self.server.gateway.lost(exc)
-            raise
+        completion = await self.sample(prompt.text, params)
         candidates = [s.text for s in ranked(completion.choices, ctx) if s.text != exclude and not new_variables(doc[:offset], s.text, language)]
         if not candidates:
             return None
         checked = await asyncio.to_thread(check_suggestions, doc, language, offset, candidates)
         return next((c for c, r in zip(candidates, checked, strict=True) if verdict_of(r) == "verified"), None)
+
+    async def sample(self, prompt: str, params: SamplingParams) -> Completion:
+        """One batched request (n = params.samples) with log-probabilities; a lost model process is
+        reported once by the gateway, and the error raised."""
+        client = await self.server.gateway.client()
+        try:
+            return await client.complete(prompt, params, logprobs=True)
+        except ServerUnavailable as exc:
+            self.server.gateway.lost(exc)
+            raise
 
     async def proof_steps(self, uri: str, line: int, character: int) -> list[ProofStep]:
         """Distinct candidates for the next step of the proof at the cursor, most likely first."""
@@ -180,12 +186,7 @@ class Suggester:
         prompt = continuation_prompt(ctx.prefix, ctx.definitions, ctx.environment, proof_step=True)
         # twice as many samples as candidates shown (one batched request): likely steps repeat
         params = settings.proof.replace(stop=list(prompt.stop), samples=min(2 * settings.candidates, 16))
-        client = await self.server.gateway.client()
-        try:
-            completion = await client.complete(prompt.text, params, logprobs=True)
-        except ServerUnavailable as exc:
-            self.server.gateway.lost(exc)
-            raise
+        completion = await self.sample(prompt.text, params)
         steps = ranked(completion.choices, ctx, PROOF_STEP_FILTERS)
         if settings.verify == "filter" and steps:
             doc, language, offset = self._document_at(uri, line, character)

@@ -22,7 +22,7 @@ from lsp_server.features.diagnostics import CODE, SOURCE
 from lsp_server.suggest import RESAMPLE, RESAMPLE_TEMPERATURE, ranked
 from mathcore.context import extract_context
 from mathcore.prompts import continuation_prompt
-from model_server.client import ClientError, ServerUnavailable
+from model_server.client import ClientError
 
 if TYPE_CHECKING:
     from lsp_server.core import MathServer
@@ -93,12 +93,8 @@ async def _verified(ls: MathServer, uri: str, lines: list[str], row: int, begin:
     params = settings.replace(stop=list(prompt.stop), samples=RESAMPLE, temperature=max(settings.temperature, RESAMPLE_TEMPERATURE),
                               seed=SEED)
     try:
-        client = await ls.gateway.client()
-        completion = await client.complete(prompt.text, params, logprobs=True)
-    except ServerUnavailable as exc:
-        ls.gateway.lost(exc)
-        return []
-    except ClientError:
+        completion = await ls.suggester.sample(prompt.text, params)
+    except ClientError:  # the gateway told the user once; no fix is offered
         return []
     candidates = [s.text for s in ranked(completion.choices, ctx) if s.text.strip() != current.strip()]
     if not candidates:
