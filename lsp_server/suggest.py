@@ -29,7 +29,7 @@ from lsprotocol import types
 from pygls.workspace import TextDocument
 
 from checker import check_suggestions, verdict_of
-from mathcore.context import MathContext, extract_context
+from mathcore.context import MathContext, extract_context, language_of
 from mathcore.postprocess import FILTERS, Filter, drop_empty, postprocess, strip_trailing_space
 from mathcore.prompts import Prompt, continuation_prompt
 from mathcore.sampling import SamplingParams
@@ -39,7 +39,7 @@ from model_server.client import Choice, Completion, ServerUnavailable
 if TYPE_CHECKING:
     from lsp_server.core import MathServer
 
-__all__ = ["RESAMPLE", "RESAMPLE_TEMPERATURE", "ProofStep", "Suggester", "cursor_index", "ranked"]
+__all__ = ["RESAMPLE", "RESAMPLE_TEMPERATURE", "ProofStep", "Suggester", "cursor_index", "document_language", "ranked"]
 
 log = logging.getLogger(__name__)
 CACHE_SIZE = 128
@@ -84,9 +84,10 @@ class Suggester:
     def context(self, uri: str, line: int, character: int) -> MathContext | None:
         """The context at a position, or None where suggestions are off for the document's language."""
         doc = self.server.workspace.get_text_document(uri)
-        if not self.server.settings.enabled_for(doc.language_id or _language_from_uri(uri)):
+        language = document_language(doc)
+        if not self.server.settings.enabled_for(language):
             return None
-        return extract_context(doc.source, line, cursor_index(doc, line, character), doc.language_id or _language_from_uri(uri))
+        return extract_context(doc.source, line, cursor_index(doc, line, character), language)
 
     async def next_step(self, uri: str, line: int, character: int, explicit: bool) -> str | None:
         """The suggestion at the cursor, None when there is none (or it was superseded)."""
@@ -153,7 +154,7 @@ class Suggester:
         text = doc.source.replace("\r\n", "\n")
         lines = text.split("\n")
         offset = sum(len(s) + 1 for s in lines[:line]) + min(cursor_index(doc, line, character), len(lines[line]) if line < len(lines) else 0)
-        return text, doc.language_id or _language_from_uri(uri), min(offset, len(text))
+        return text, document_language(doc), min(offset, len(text))
 
     async def _verified_alternative(self, prompt: Prompt, ctx: MathContext, doc: str, language: str, offset: int,
                                     exclude: str) -> str | None:
@@ -211,10 +212,6 @@ def ranked(choices: Sequence[Choice], ctx: MathContext, filters: tuple[Filter, .
     return sorted(seen.values(), key=lambda s: -s.logprob)
 
 
-def _language_from_uri(uri: str) -> str:
-    lower = uri.lower()
-    if lower.endswith((".tex", ".latex", ".sty", ".cls")):
-        return "latex"
-    if lower.endswith((".md", ".markdown")):
-        return "markdown"
-    return "plaintext"
+def document_language(doc: TextDocument) -> str:
+    """The language the client gave a document, else the one its name says."""
+    return doc.language_id or language_of(doc.uri)

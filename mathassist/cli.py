@@ -199,19 +199,10 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {m} min" if hours else f"{m} min {s} s" if m else f"{s} s"
 
 
-def language_of(path: str) -> str:
-    """The document language by file name, as editors name it."""
-    lower = path.lower()
-    if lower.endswith((".tex", ".latex", ".ltx", ".sty", ".cls")):
-        return "latex"
-    if lower.endswith((".md", ".markdown", ".mdx")):
-        return "markdown"
-    return "plaintext"
-
-
 def _check(args: argparse.Namespace) -> int:
     """A linter for derivations, usable in CI and pre-commit: compiler-style lines, or --json."""
     from checker import check_document
+    from mathcore.context import language_of
 
     texts = {}
     for path in args.files:

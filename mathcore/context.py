@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["MATH_ENVIRONMENTS", "PROOF_ENVIRONMENTS", "MathContext", "extract_context"]
+__all__ = ["MATH_ENVIRONMENTS", "PROOF_ENVIRONMENTS", "MathContext", "extract_context", "language_of"]
 
 MATH_ENVIRONMENTS = frozenset({
     "align", "align*", "equation", "equation*", "gather", "gather*", "multline", "multline*", "flalign", "flalign*",
@@ -128,3 +128,13 @@ def extract_context(
         in_proof=in_proof,
         definitions=definitions[-40:],
     )
+
+
+def language_of(path: str) -> str:
+    """The document language of a file name or URI, as editors name it (`latex`, `markdown`, `plaintext`)."""
+    lower = path.lower()
+    if lower.endswith((".tex", ".latex", ".ltx", ".sty", ".cls")):
+        return "latex"
+    if lower.endswith((".md", ".markdown", ".mdx")):
+        return "markdown"
+    return "plaintext"

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from checker import Result, check_document
+from lsp_server.suggest import document_language
 
 if TYPE_CHECKING:
     from lsp_server.core import MathServer
@@ -53,7 +54,7 @@ async def check(ls: MathServer, uri: str) -> tuple[list[Result], list[str]] | No
     if uri not in ls.workspace.text_documents:
         return None
     doc = ls.workspace.get_text_document(uri)
-    language = doc.language_id or ("latex" if uri.endswith(".tex") else "markdown" if uri.endswith(".md") else "plaintext")
+    language = document_language(doc)
     if not ls.settings.enabled_for(language):
         return None
     text = doc.source

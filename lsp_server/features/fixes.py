@@ -19,7 +19,7 @@ from lsprotocol import types
 
 from checker import check_suggestions, verdict_of
 from lsp_server.features.diagnostics import CODE, SOURCE
-from lsp_server.suggest import RESAMPLE, RESAMPLE_TEMPERATURE, ranked
+from lsp_server.suggest import RESAMPLE, RESAMPLE_TEMPERATURE, document_language, ranked
 from mathcore.context import extract_context
 from mathcore.prompts import continuation_prompt
 from model_server.client import ClientError
@@ -85,7 +85,7 @@ async def _replacements(ls: MathServer, uri: str, d: types.Diagnostic) -> list[t
 
 async def _verified(ls: MathServer, uri: str, lines: list[str], row: int, begin: int, current: str) -> list[str]:
     """Sampled right sides for the row cut at `begin`, verified by the checker, most likely first."""
-    language = ls.workspace.get_text_document(uri).language_id or "latex"
+    language = document_language(ls.workspace.get_text_document(uri))
     before = "\n".join([*lines[:row], lines[row][:begin]])
     ctx = extract_context(before, row, begin, language)
     prompt = continuation_prompt(ctx.prefix, ctx.definitions, ctx.environment)
