@@ -167,6 +167,10 @@ def _block_claims(lines: _Lines, body: str, base: int) -> list[Claim]:
     return claims
 
 
+def _plain(language: str) -> bool:
+    return language.lower() in ("plaintext", "text", "plain")
+
+
 def _plain_blocks(doc: str) -> list[tuple[str, int]]:
     """Plain text: each paragraph is a block whose lines are its rows."""
     blocks, pos = [], 0
@@ -181,7 +185,7 @@ def extract_claims(doc: str, language: str, inline: bool = False) -> list[Claim]
     """Every claim in `doc` (`latex`, `markdown` or `plaintext`), in document order; with `inline`,
     those of `$...$` too."""
     doc = doc.replace("\r\n", "\n")
-    if language.lower() in ("plaintext", "text", "plain"):
+    if _plain(language):
         claims = []
         for body, base in _plain_blocks(doc):
             # the \\ added per line shifts offsets by 2 per line: map rows back through the original lines
@@ -240,10 +244,10 @@ def claims_at(doc: str, language: str, start: int, end: int, inline: bool = Fals
         start, end = start - doc.count("\r\n", 0, start), end - doc.count("\r\n", 0, end)
         doc = doc.replace("\r\n", "\n")
     text = doc[:end]
-    plain = language.lower() in ("plaintext", "text", "plain")
+    plain = _plain(language)
     closers = "" if plain else _closers(re.sub(r"(?<!\\)%[^\n]*", "", text) if language.lower() == "latex" else text)
     if closers:
-        begin = _opener(text, closers)
+        begin = _opener(text, closers.rsplit("\n", 1)[1])  # the outermost open block
         head = re.match(r"\\begin\{[^}]*\}|\\\[|\$\$", text[begin:])
         opener = head.group(0) if head else ""
         cut = start
@@ -263,10 +267,9 @@ def claims_at(doc: str, language: str, start: int, end: int, inline: bool = Fals
             for c in extract_claims(read, language, inline) if first <= c.line <= last]
 
 
-def _opener(text: str, closers: str) -> int:
-    """Where the outermost block still open at the end of `text` begins."""
-    outer = closers.rsplit("\n", 1)[1]
-    opener = {"\\]": "\\[", "$$": "$$"}.get(outer) or "\\begin{" + outer[len("\\end{"):]
+def _opener(text: str, closer: str) -> int:
+    """Where the last block of `text` that `closer` (one of `_closers`) would close begins."""
+    opener = {"\\]": "\\[", "$$": "$$"}.get(closer) or "\\begin{" + closer[len("\\end{"):]
     return max(text.rfind(opener), 0)
 
 
@@ -283,18 +286,12 @@ def new_variables(before: str, suggestion: str, language: str = "latex") -> set[
     of suggestions (`mathassist.inline.verify`) does not show such a candidate. Plain text does not
     tell mathematics from prose, so there every letter written before counts as used.
     """
-    if language.lower() in ("plaintext", "text", "plain"):
+    if _plain(language):
         return _letters(suggestion) - _letters(before)
     closers = _closers(before)
-    opened = len(before)
-    if closers:  # the innermost block still open at the cursor is mathematics up to the cursor
-        opener = {"\\]": "\\[", "$$": "$$"}.get(closers.split("\n")[1], "")
-        if opener:
-            opened = before.rfind(opener)
-        else:
-            env = closers.split("\n")[1][len("\\end{"):-1]
-            opened = before.rfind(f"\\begin{{{env}}}")
-    earlier = before[: max(opened, 0)]
+    # the innermost block still open at the cursor is mathematics up to the cursor
+    opened = _opener(before, closers.split("\n")[1]) if closers else len(before)
+    earlier = before[:opened]
     math = " ".join(m.group(0) for m in _BLOCK.finditer(earlier)) + " ".join(m.group(0) for m in _INLINE.finditer(earlier))
-    seen = _letters(math + " " + before[max(opened, 0):])
+    seen = _letters(math + " " + before[opened:])
     return _letters(suggestion) - seen
