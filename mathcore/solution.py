@@ -26,7 +26,7 @@ __all__ = ["LOW_AGREEMENT", "REFUTED_NOTE", "SolveResult", "StepCheck", "jupyter
 
 REFUTED_NOTE = "this solution has {n} refuted step(s), marked above: do not trust this answer"
 LOW_AGREEMENT = 0.5  # below this share of the samples, the voted answer is shown as unsure
-_DISPLAY_BLOCK = re.compile(r"(\$\$.*?\$\$|```.*?```|\\begin\{([a-zA-Z]+\*?)\}.*?\\end\{\2\})", re.S)
+_DISPLAY_BLOCK = re.compile(r"(\$\$.*?\$\$|\\\[.*?\\\]|```.*?```|\\begin\{([a-zA-Z]+\*?)\}.*?\\end\{\2\})", re.S)
 
 
 def jupyter_markdown(text: str) -> str:
@@ -86,7 +86,7 @@ def mark_refuted(text: str, checks: Sequence[StepCheck], style: str = "markdown"
 def _display_lines(text: str) -> set[int]:
     """1-based numbers of the lines inside a display block or fence (not its last line)."""
     inside: set[int] = set()
-    for m in re.finditer(r"\$\$.*?\$\$|\\\[.*?\\\]|```.*?```|\\begin\{([a-zA-Z]+\*?)\}.*?\\end\{\1\}", text, re.S):
+    for m in _DISPLAY_BLOCK.finditer(text):
         first, last = text.count("\n", 0, m.start()) + 1, text.count("\n", 0, m.end()) + 1
         inside.update(range(first, last))
     return inside
