@@ -38,8 +38,6 @@ def _tidy(text: str) -> str:
     t = strip_answer(text)
     t = re.sub(r"^\\\{(.*)\\\}$", r"\1", t.strip())  # a set is compared as the list of its members
     t = _DEGREES.sub("", t)
-    # `1{,}000` in an answer groups thousands, as `1,000` does (`0{,}5` and `2{,}75` stay decimal commas)
-    t = re.sub(r"(?<![\d.])([1-9]\d{0,2})((?:\{,\}\d{3})+)(?![\d{])", lambda m: m.group(1) + m.group(2).replace("{,}", ""), t)
     t = re.sub(r"\\text\{\s*\}", "", t)
     return _OR.sub(",", t).strip()
 
@@ -108,7 +106,7 @@ def _values(text: str) -> list[Any] | None:
     percent = re.search(r"\\?%\s*$", text)
     core = text[: percent.start()] if percent else text
     try:
-        expr = parse(core, evaluate=False)
+        expr = parse(core, evaluate=False, thousands=True)  # `1{,}000` in an answer groups thousands, as `1,000` does
     except Unreadable:
         return None
     if isinstance(expr, sp.Eq) and isinstance(expr.lhs, sp.Symbol):

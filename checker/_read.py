@@ -8,6 +8,7 @@ comma or a thousands separator depending on who wrote it. A form we cannot read 
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -18,6 +19,7 @@ class Unreadable(ValueError):
     """The text is not mathematics we can read with certainty."""
 
 
+@functools.cache
 def _configs() -> tuple[Any, Any]:
     from latex2sympy2_extended.latex2sympy2 import ConversionConfig
     from latex2sympy2_extended.math_normalization import NormalizationConfig
@@ -29,34 +31,38 @@ def _configs() -> tuple[Any, Any]:
     return conversion, normalization
 
 
-def _comma_number(m: re.Match[str]) -> str:
-    """`0{,}5` and `2{,}75` are decimal commas, `1{,}000{,}000` thousands; `1{,}500` could be either."""
+def _comma_number(m: re.Match[str], thousands: bool) -> str:
+    """`0{,}5` and `2{,}75` are decimal commas, `1{,}000{,}000` thousands; `1{,}500` could be either,
+    and is read as thousands only where the caller says so (a final answer)."""
     groups = m.group(0).split("{,}")
     if len(groups) > 2 and all(len(g) == 3 for g in groups[1:]):
         return "".join(groups)
     if len(groups) == 2 and (groups[0] == "0" or len(groups[1]) != 3):
         return ".".join(groups)
+    if thousands and len(groups) == 2:
+        return "".join(groups)
     raise Unreadable(f"{m.group(0)} could be a decimal comma or a thousands separator")
 
 
-def _prepare(text: str) -> str:
+def _prepare(text: str, thousands: bool = False) -> str:
     text = re.sub(r"\\(left|right|big|Big|bigg|Bigg)\b", "", text)
     text = re.sub(r"\\boxed\{(.*)\}", r"\1", text)
-    text = re.sub(r"\d+(?:\{,\}\d+)+", _comma_number, text)
+    text = re.sub(r"\d+(?:\{,\}\d+)+", lambda m: _comma_number(m, thousands), text)
     if re.search(r"\d\s*\\frac|\\text\{|\\pm|\\mp|\\operatorname|\\mathrm\{[a-zA-Z]{2,}", text):
         raise Unreadable("mixed numbers, words, \\pm and named operators are not read")
     return text
 
 
-def parse(text: str, evaluate: bool = True) -> Any:
+def parse(text: str, evaluate: bool = True, thousands: bool = False) -> Any:
     """Whatever sympy object `text` denotes (an expression, a set, an interval...); raises Unreadable.
 
     With `evaluate=False` nothing is computed while reading, so `10^{10^{10}}` stays a small tree.
+    With `thousands`, `1{,}500` is 1500 (as `1,500` is in an answer) instead of unreadable.
     """
     import sympy as sp
     from latex2sympy2_extended import latex2sympy
 
-    prepared = _prepare(text)
+    prepared = _prepare(text, thousands)
     conversion, normalization = _configs()
     try:
         with sp.evaluate(evaluate):
