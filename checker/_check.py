@@ -109,6 +109,11 @@ def _key(claim: Claim) -> tuple[Any, ...]:
 
 def check_claims(claims: list[Claim], timeout: float = DEFAULT_TIMEOUT) -> list[Result]:
     """Decide every claim (in parallel workers); claims that are no claim after all are left out."""
+    return [r for r in _results(claims, timeout) if r is not None]
+
+
+def _results(claims: list[Claim], timeout: float) -> list[Result | None]:
+    """The result of each claim, in order; None for one that is no claim after all."""
     if not claims:
         return []  # no workers started for a document without derivations
     pool = _get_pool()
@@ -127,11 +132,10 @@ def check_claims(claims: list[Claim], timeout: float = DEFAULT_TIMEOUT) -> list[
             _cache[key] = ("unknown", f"sympy could not decide it ({type(exc).__name__})", None)
     while len(_cache) > CACHE_SIZE:
         _cache.pop(next(iter(_cache)))
-    results = []
+    results: list[Result | None] = []
     for claim in claims:
         verdict, message, example = _cache[_key(claim)]
-        if verdict != "none":
-            results.append(Result(claim.line, claim.column, verdict, message, claim.text, example))
+        results.append(Result(claim.line, claim.column, verdict, message, claim.text, example) if verdict != "none" else None)
     return results
 
 
@@ -170,13 +174,9 @@ def check_suggestion(doc: str, language: str, offset: int, suggestion: str, time
 def check_suggestions(doc: str, language: str, offset: int, suggestions: list[str],
                       timeout: float = SUGGESTION_TIMEOUT) -> list[list[Result]]:
     """`check_suggestion` for several candidates at once: their claims are decided in parallel."""
-    per = []
-    for s in suggestions:
-        text = doc[:offset] + s
-        per.append(claims_at(text, language, offset, len(text), inline=True))
-    results = check_claims([c for claims in per for c in claims], timeout)
-    by_claim = {(r.line, r.column, r.step): r for r in results}
-    return [[by_claim[(c.line, c.column, c.text)] for c in claims if (c.line, c.column, c.text) in by_claim] for claims in per]
+    per = [claims_at(doc[:offset] + s, language, offset, offset + len(s), inline=True) for s in suggestions]
+    results = iter(_results([c for claims in per for c in claims], timeout))
+    return [[r for r in [next(results) for _ in claims] if r is not None] for claims in per]
 
 
 def verdict_of(results: list[Result]) -> str:
