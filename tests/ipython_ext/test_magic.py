@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -49,6 +50,23 @@ def text_of(outputs: list[dict[str, Any]], mime: str = "text/plain") -> str:
     parts = [o.get("text", "") for o in outputs if o["output_type"] == "stream"]
     parts += [o["data"].get(mime, "") for o in outputs if o["output_type"] in ("execute_result", "display_data")]
     return "\n".join(parts)
+
+
+def markdown_of(outputs: list[dict[str, Any]]) -> str:
+    """The Markdown of the cell's value (a SolveResult)."""
+    return str(next(o for o in outputs if o["output_type"] == "execute_result")["data"]["text/markdown"])
+
+
+@contextlib.contextmanager
+def scripted_kernel(monkeypatch: pytest.MonkeyPatch, replies: list[str], setup: str) -> Iterator[tuple[Kernel, list[str]]]:
+    """A kernel whose %%solve talks to a scripted OpenAI-compatible server (MATHASSIST_URL), with
+    `setup` run first; yields the kernel and the prompts the server received."""
+    with scripted_server(replies) as (url, prompts):
+        monkeypatch.setenv("MATHASSIST_URL", url)
+        k = Kernel()
+        with k.client.setup_kernel():
+            k.run(setup)
+            yield k, prompts
 
 
 def value(kernel: Kernel, expr: str) -> Any:
@@ -126,7 +144,7 @@ def test_load_ext_mathassist_shows_the_process_starting_then_solves(own_runtime:
             assert k.run("%load_ext mathassist") == []
             out = k.run(f"%%solve\n{LINEAR}")
             assert "mathassist: the model process is ready (" in text_of(out, "text/markdown")  # it said "starting" meanwhile
-            md = next(o for o in out if o["output_type"] == "execute_result")["data"]["text/markdown"]
+            md = markdown_of(out)
             assert "**Answer:** $5$" in md
             assert "  \n" in md, "each step of the solution on its own line"
             empty = k.run("%%solve\n   ")
@@ -163,40 +181,34 @@ def test_solve_with_tools_shows_programs_and_outputs_and_survives_a_killed_progr
         "We compute the power with a program.\n```python\nprint(2**10)\n```\n", " The program printed $1024$, so the answer is $\\boxed{1024}$.",
         "An endless search.\n```python\nwhile True:\n    pass\n```\n", " It did not finish.",
     ]
-    with scripted_server(replies) as (url, prompts):
-        monkeypatch.setenv("MATHASSIST_URL", url)  # an OpenAI-compatible server that writes programs, as DeepSeekMath-RL does
-        k = Kernel()
-        with k.client.setup_kernel():
-            k.run("%load_ext mathassist\n%config SolveMagics.tool_time_limit = 1.5")
-            out = k.run("%%solve --tools\nCompute $2^{10}$.")
-            md = next(o for o in out if o["output_type"] == "execute_result")["data"]["text/markdown"]
-            assert "```python\nprint(2**10)\n```\n```output\n1024\n```" in md
-            assert "**Answer:** $1024$" in md
-            assert value(k, "[r.output for r in _.tool_runs]") == ["1024\n"]
-            assert "Please integrate natural language reasoning with programs" in prompts[0]
-            assert prompts[1].endswith("```output\n1024\n```\n")
-            out = k.run("%%solve --tools\nFind the largest prime.")
-            assert not [o for o in out if o["output_type"] == "error"]
-            assert value(k, "_.tool_runs[0].error").startswith("TimeoutError: the program ran longer than 1.5 s")
-            assert "Runtime errors: TimeoutError" in prompts[3]
-            assert value(k, "6 * 7") == 42  # the kernel lives on
+    # an OpenAI-compatible server that writes programs, as DeepSeekMath-RL does
+    with scripted_kernel(monkeypatch, replies, "%load_ext mathassist\n%config SolveMagics.tool_time_limit = 1.5") as (k, prompts):
+        out = k.run("%%solve --tools\nCompute $2^{10}$.")
+        md = markdown_of(out)
+        assert "```python\nprint(2**10)\n```\n```output\n1024\n```" in md
+        assert "**Answer:** $1024$" in md
+        assert value(k, "[r.output for r in _.tool_runs]") == ["1024\n"]
+        assert "Please integrate natural language reasoning with programs" in prompts[0]
+        assert prompts[1].endswith("```output\n1024\n```\n")
+        out = k.run("%%solve --tools\nFind the largest prime.")
+        assert not [o for o in out if o["output_type"] == "error"]
+        assert value(k, "_.tool_runs[0].error").startswith("TimeoutError: the program ran longer than 1.5 s")
+        assert "Runtime errors: TimeoutError" in prompts[3]
+        assert value(k, "6 * 7") == 42  # the kernel lives on
 
 
 @pytest.mark.slow
 def test_a_refuted_step_is_marked_with_its_counterexample_and_the_answer_flagged(monkeypatch: pytest.MonkeyPatch) -> None:
     solution = " We add first: $17 + 25 = 42$.\nThen we multiply: $42 \\cdot 3 = 136$.\nSo the answer is $\\boxed{136}$."
-    with scripted_server([solution, solution]) as (url, _):
-        monkeypatch.setenv("MATHASSIST_URL", url)  # a model that writes a wrong step, as a 7B model sometimes does
-        k = Kernel()
-        with k.client.setup_kernel():
-            k.run("%load_ext mathassist")
-            out = k.run("%%solve\nCompute $(17 + 25) \\cdot 3$.")
-            md = next(o for o in out if o["output_type"] == "execute_result")["data"]["text/markdown"]
-            assert "> ⚠ **refuted:** $42 \\cdot 3 = 136$: the left side is 126 and the right side is 136" in md
-            assert md.index("$42 \\cdot 3 = 136$.") < md.index("⚠ **refuted:**") < md.index("So the answer is")
-            assert "**Answer:** $136$ ⚠ this solution has 1 refuted step(s)" in md
-            assert md.count("⚠ **refuted:**") == 1  # the right step is not marked
-            assert value(k, "[(c.step, c.verdict) for c in _.checks]") == [["17 + 25 = 42", "verified"], ["42 \\cdot 3 = 136", "wrong"]]
-            out = k.run("%%solve --no-check\nCompute $(17 + 25) \\cdot 3$.")
-            md = next(o for o in out if o["output_type"] == "execute_result")["data"]["text/markdown"]
-            assert "refuted" not in md
+    # a model that writes a wrong step, as a 7B model sometimes does
+    with scripted_kernel(monkeypatch, [solution, solution], "%load_ext mathassist") as (k, _):
+        out = k.run("%%solve\nCompute $(17 + 25) \\cdot 3$.")
+        md = markdown_of(out)
+        assert "> ⚠ **refuted:** $42 \\cdot 3 = 136$: the left side is 126 and the right side is 136" in md
+        assert md.index("$42 \\cdot 3 = 136$.") < md.index("⚠ **refuted:**") < md.index("So the answer is")
+        assert "**Answer:** $136$ ⚠ this solution has 1 refuted step(s)" in md
+        assert md.count("⚠ **refuted:**") == 1  # the right step is not marked
+        assert value(k, "[(c.step, c.verdict) for c in _.checks]") == [["17 + 25 = 42", "verified"], ["42 \\cdot 3 = 136", "wrong"]]
+        out = k.run("%%solve --no-check\nCompute $(17 + 25) \\cdot 3$.")
+        md = markdown_of(out)
+        assert "refuted" not in md
