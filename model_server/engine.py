@@ -2,15 +2,25 @@
 
 Why our own decode loop rather than transformers' continuous batching: that one (5.x) killed its
 worker on temperature 0, checks no ranges or lengths, has no stop strings, and starves under
-concurrency (see the model-process issue). This loop is small and every rule is ours:
+concurrency (see the model-process issue). This loop is small and every rule is ours, and it
+does what vLLM and SGLang do for theirs:
 
-- the batch is a left-padded KV cache (`DynamicCache`, keys `[rows, heads, T, dim]`), an
-  attention mask and per-row positions; a new request is prefilled alone, its cache repeated for
-  `n` samples, padded and concatenated onto the batch before the next step;
-- every row samples with its own temperature/top-k/top-p and its own seeded generator;
+- **a preallocated cache** (`kvcache.SlotCache`): row `i` of the batch lives in slot `i`, each
+  decode step writes one column per row in place and attends under a mask, so a step costs its
+  attention and never a copy of the batch's cache; a row that leaves is replaced by the last one;
+- **chunked prefill**: a new prompt is prefilled in a staging slot, in pieces sized to take about
+  one decode step while other rows are decoding (all at once when none is), so running streams
+  keep flowing while a long document arrives; then it moves into the batch, once per sample;
+- **prefix reuse** (`kvcache.PrefixStore`): every prefilled prompt's cache is kept (LRU, bounded
+  in bytes) and a new prompt starts from the longest stored prefix of its tokens, so a keystroke
+  at the end of a long document prefills only what changed;
+- **vectorised sampling** (`sampler`): every row's temperature, top-k, top-p and seed in a few
+  tensor operations; **incremental text** (`textstream`): each token decodes a few tokens' window
+  and stop strings are searched in the new text only;
 - after each step, rows that finished (EOS, stop string, max tokens) or whose request was
-  cancelled leave the batch, and columns that every row pads are trimmed;
-- results cross to asyncio through `loop.call_soon_threadsafe`, one call per request per step.
+  cancelled leave the batch; a cancelled prompt stops between chunks and keeps what it prefilled;
+- results cross to asyncio through `loop.call_soon_threadsafe`, one call per event loop per step
+  (each call wakes the loop's thread, which then competes for the GIL with this one).
 
 torch runs in this thread only; the HTTP event loop never waits on a forward pass.
 """
@@ -33,12 +43,19 @@ from mathcore.sampling import SamplingParams
 from model_server.errors import PromptTooLong, QueueFull, RequestError
 from model_server.loading import LoadedModel
 from model_server.metrics import Metrics
-from model_server.sampler import sample_rows
-from model_server.textstream import StopText
+from model_server.kvcache import PrefixStore, SlotCache
+from model_server.sampler import RowSampling, sample_rows
+from model_server.textstream import Detokenizer, StopText
 
-__all__ = ["Engine", "Event", "Request"]
+__all__ = ["Engine", "Event", "Request", "default_prefix_cache_mb"]
 
 log = logging.getLogger(__name__)
+
+MIN_CHUNK = 16  # prefill tokens per chunk while others decode, at least (and the first guess)
+MAX_CHUNK = 2048  # at most, which also bounds a chunk's attention scores in memory
+MIN_KEPT = 16  # prompts shorter than this are not worth keeping for reuse
+STAGING = 4  # prompts prefilled at once (slots after the batch's own)
+SHORT_PROMPT = 256  # prompts this short are prefilled together in one pass
 
 
 @dataclass(frozen=True)
@@ -110,32 +127,50 @@ class Request:
 
 @dataclass
 class _Row:
+    """One sequence of the running batch; it lives in the cache slot of its index in `Engine._rows`."""
+
     req: Request
     index: int
-    generator: Any
+    seed: int
+    detok: Detokenizer
     stop: StopText
-    ids: list[int] = field(default_factory=list)
+    position: int  # where the next input token (`last`) is written
+    last: int = 0
     logprobs: list[float] = field(default_factory=list)
     logprob: float = 0.0
     last_time: float = 0.0
+
+    @property
+    def ids(self) -> list[int]:
+        return self.detok.ids
+
+
+@dataclass
+class _Prefill:
+    """A request whose prompt is being prefilled, chunk by chunk, in a staging slot."""
+
+    req: Request
+    done: int  # prompt tokens already in the staging slot (reused ones included)
 
 
 class Engine:
     """Owns the model; `submit` from the event loop, everything else runs on the engine thread."""
 
-    def __init__(self, loaded: LoadedModel, max_batch: int = 16, max_queue: int = 64) -> None:
+    def __init__(self, loaded: LoadedModel, max_batch: int = 16, max_queue: int = 64, prefix_cache_mb: int | None = None) -> None:
         self.loaded = loaded
         self.max_batch = max_batch
         self.max_queue = max_queue
+        self.prefix_cache_mb = prefix_cache_mb if prefix_cache_mb is not None else default_prefix_cache_mb(loaded.device)
         self.metrics = Metrics()
         self._pending: collections.deque[Request] = collections.deque()
         self._wake = threading.Condition()
         self._rows: list[_Row] = []
+        self._jobs: list[_Prefill] = []  # job j is prefilled in staging slot max_batch + j
         self._running: set[str] = set()
-        self._cache: Any = None
-        self._mask: Any = None
-        self._pos: Any = None
-        self._last: Any = None
+        self._cache: SlotCache | None = None
+        self._store: PrefixStore | None = None
+        self._chunk = MIN_CHUNK  # prefill chunk while others decode; adapts to the decode step's time
+        self._decode_s = 0.0  # moving average of a decode step's time
         self._stopping = False
         self._thread = threading.Thread(target=self._loop, name="mathassist-engine", daemon=True)
         self.eos_id = loaded.tokenizer.eos_token_id
@@ -178,7 +213,7 @@ class Engine:
         return req
 
     def cancel(self, req: Request) -> None:
-        """Abandon a request: it leaves the queue or the batch before the next step."""
+        """Abandon a request: it leaves the queue, its prefill or the batch before the next step."""
         if not req.cancelled.is_set():
             req.cancelled.set()
             with self._wake:
@@ -197,15 +232,21 @@ class Engine:
         import torch
 
         with torch.inference_mode():
+            model = self.loaded.model
+            dtype = next(model.parameters()).dtype
+            self._cache = SlotCache(model.config, self.max_batch + STAGING, dtype, self.loaded.device, self.loaded.context_length)
+            self._store = PrefixStore(self.prefix_cache_mb * 2**20, self._cache.bytes_per_token)
             while True:
                 with self._wake:
-                    while not self._stopping and not self._pending and not self._rows:
+                    while not self._stopping and not self._pending and not self._rows and not self._jobs:
                         self._wake.wait()
                     if self._stopping:
                         return
                 try:
                     self._admit()
                     self._drop_cancelled()
+                    if self._jobs:
+                        self._prefill()
                     if self._rows:
                         self._step()
                 except Exception as exc:  # a failed step must not kill the engine for later requests
@@ -213,130 +254,193 @@ class Engine:
                     self._fail_all(f"the model failed: {type(exc).__name__}: {exc}")
 
     def _admit(self) -> None:
-        while True:
+        """Move queued requests into free staging slots while the batch has room for their samples."""
+        assert self._cache is not None and self._store is not None
+        while len(self._jobs) < STAGING:
             with self._wake:
-                if not self._pending or len(self._rows) + self._pending[0].params.samples > self.max_batch:
+                waiting = sum(j.req.params.samples for j in self._jobs)
+                if not self._pending or len(self._rows) + waiting + self._pending[0].params.samples > self.max_batch:
                     return
                 req = self._pending.popleft()
                 if req.cancelled.is_set():
                     self._count_cancelled()
                     continue
                 self._running.add(req.id)
-            try:
-                self._prefill(req)
-            except Exception as exc:  # only this request fails; the batch carries on
-                log.exception("prefill failed")
-                with self._wake:
-                    self._running.discard(req.id)
-                with self.metrics.lock:
-                    self.metrics.failed += 1
-                req.fail(f"the model failed on this prompt: {type(exc).__name__}: {exc}")
+            n, slot = len(req.prompt_ids), self.max_batch + len(self._jobs)
+            self._cache.reserve(n + req.params.max_new_tokens)
+            saved, shared = self._store.lookup(req.prompt_ids)
+            shared = max(0, min(shared, n - 1))  # the last prompt token is always computed: its logits start the answer
+            if saved is not None and shared > 0:
+                self._cache.load(slot, saved, shared)
+            with self.metrics.lock:
+                self.metrics.prompt_tokens_cached += shared
+            self._jobs.append(_Prefill(req, shared))
 
-    def _prefill(self, req: Request) -> None:
+    def _prefill(self) -> None:
+        """One prefill forward pass: the next piece of the first staged prompt (with the other short
+        ones beside it). All of it when nothing decodes; else a piece sized to take about one decode
+        step, so running streams keep flowing while a long document arrives."""
         import torch
-        from transformers import DynamicCache
 
-        model, device = self.loaded.model, self.loaded.device
-        p = req.params
+        self._drop_cancelled_jobs()
+        if not self._jobs:
+            return
+        cache, device = self._cache, self.loaded.device
+        assert cache is not None
+        limit = self._chunk if self._rows else MAX_CHUNK
+        rest = [len(j.req.prompt_ids) - j.done for j in self._jobs]
+        width = min(rest[0], limit)
+        group = 1
+        if rest[0] <= SHORT_PROMPT:  # short prompts are prefilled together, padded to the longest piece
+            while group < len(rest) and rest[group] <= SHORT_PROMPT:
+                group += 1
+            width = min(max(rest[:group]), limit)
+            while group > 1 and self._jobs[group - 1].done + width > cache.max_capacity:
+                group -= 1  # padding would run past the context: leave it for its own pass
+        jobs = self._jobs[:group]
+        pieces = [min(r, width) for r in rest[:group]]
+        starts = torch.tensor([j.done for j in jobs], device=device)
+        positions = starts[:, None] + torch.arange(width, device=device)[None, :]
+        kv_length = int(positions[:, -1].max()) + 1
+        cache.reserve(kv_length)
+        ids = [j.req.prompt_ids[j.done : j.done + width] for j in jobs]
+        ids = [piece + [piece[-1]] * (width - len(piece)) for piece in ids]  # padding: computed, never read
+        ends = sorted({p - 1 for p in pieces})
         t0 = time.monotonic()
-        ids = torch.tensor([req.prompt_ids], device=device)
-        cache = DynamicCache()
-        out = model(input_ids=ids, cache=cache, use_cache=True, logits_to_keep=1)
-        logits = out.logits[:, -1, :].float()
-        if p.samples > 1:
-            cache.batch_repeat_interleave(p.samples)
-            logits = logits.expand(p.samples, -1)
+        try:
+            cache.plan(self.max_batch, positions, kv_length)
+            mask = torch.arange(kv_length, device=device)[None, None, :] <= positions[:, :, None]
+            out = self.loaded.model(
+                input_ids=torch.tensor(ids, device=device),
+                attention_mask=mask[:, None],
+                position_ids=positions,
+                cache=cache,
+                use_cache=True,
+                logits_to_keep=torch.tensor(ends, device=device),
+            )
+            logits = out.logits.float()
+        except Exception as exc:  # only these requests fail; the batch carries on
+            log.exception("prefill failed")
+            del self._jobs[:group]
+            self._compact_staging(group)
+            self._fail_requests([j.req for j in jobs], f"the model failed on this prompt: {type(exc).__name__}: {exc}")
+            return
+        spent = time.monotonic() - t0
+        with self.metrics.lock:
+            self.metrics.prompt_tokens += sum(pieces)
+            self.metrics.busy_seconds += spent
+        if self._rows and width == self._chunk and self._decode_s > 0:
+            # aim a piece at one decode step's time: a stream's gap between tokens at most about doubles
+            self._chunk = max(MIN_CHUNK, min(MAX_CHUNK, 2 * width, int(width * self._decode_s / max(spent, 1e-6))))
+        finished = []
+        for i, (job, piece) in enumerate(zip(jobs, pieces, strict=True)):
+            job.done += piece
+            if job.done == len(job.req.prompt_ids):
+                finished.append((i, logits[i, ends.index(piece - 1)]))
+        for i, last_logits in finished:
+            self._keep_prefix(self.max_batch + i, self._jobs[i].req.prompt_ids)
+            self._join(self.max_batch + i, self._jobs[i].req, last_logits[None])
+        gone = {i for i, _ in finished}
+        self._remove_jobs(gone)
+
+    def _remove_jobs(self, indexes: set[int]) -> None:
+        """Drop staged jobs; the ones after them move down so staging stays contiguous."""
+        assert self._cache is not None
+        keep = [(old, j) for old, j in enumerate(self._jobs) if old not in indexes]
+        for new, (old, job) in enumerate(keep):
+            if old != new:
+                self._cache.copy(self.max_batch + old, self.max_batch + new, job.done)
+        self._jobs = [j for _, j in keep]
+
+    def _compact_staging(self, removed_front: int) -> None:
+        """After the first `removed_front` jobs were deleted, move the rest's slots down."""
+        assert self._cache is not None
+        for new, job in enumerate(self._jobs):
+            old = new + removed_front
+            self._cache.copy(self.max_batch + old, self.max_batch + new, job.done)
+
+    def _drop_cancelled_jobs(self) -> None:
+        """A cancelled prompt stops between chunks; what it prefilled is kept for the next keystroke."""
+        gone = {i for i, j in enumerate(self._jobs) if j.req.cancelled.is_set()}
+        if not gone:
+            return
+        for i in gone:
+            job = self._jobs[i]
+            self._keep_prefix(self.max_batch + i, job.req.prompt_ids[: job.done])
+        self._finish_requests({self._jobs[i].req.id for i in gone}, cancelled=True)
+        self._remove_jobs(gone)
+
+    def _keep_prefix(self, slot: int, tokens: list[int]) -> None:
+        """Remember slot `slot`'s cache of `tokens` for later prompts that start the same way."""
+        assert self._cache is not None and self._store is not None
+        if len(tokens) >= MIN_KEPT and self._store.would_keep(len(tokens)):
+            self._store.add(tokens, self._cache.save(slot, len(tokens)))
+
+    def _join(self, slot: int, req: Request, logits: Any) -> None:
+        """Move a prefilled prompt into `samples` batch slots and sample each one's first token."""
+        assert self._cache is not None
+        p, n = req.params, len(req.prompt_ids)
+        base = len(self._rows)
         seed = p.seed if p.seed is not None else secrets.randbits(48)
         rows = []
         for i in range(p.samples):
-            gen = None
-            if p.temperature > 0:
-                gen = torch.Generator(device=device)
-                gen.manual_seed((seed + i) % 2**64)  # any 64-bit seed, negative ones too, as torch takes it
-            rows.append(_Row(req, i, gen, StopText(p.stop)))
-        n, length = p.samples, len(req.prompt_ids)
-        self._merge(cache, torch.ones(n, length, dtype=torch.long, device=device),
-                    torch.full((n,), length, dtype=torch.long, device=device), rows)
-        with self.metrics.lock:
-            self.metrics.prompt_tokens += length
-            self.metrics.busy_seconds += time.monotonic() - t0
-            self.metrics.ttft.observe(time.monotonic() - req.created)
-        self._advance(rows, logits, list(range(len(self._rows) - n, len(self._rows))))
-
-    def _merge(self, cache: Any, mask: Any, pos: Any, rows: list[_Row]) -> None:
-        import torch
-        import torch.nn.functional as F
-
-        last = torch.zeros(len(rows), dtype=torch.long, device=mask.device)
-        if self._cache is None:
-            self._cache, self._mask, self._pos, self._last, self._rows = cache, mask, pos, last, rows
-            return
-        t_old, t_new = self._mask.shape[1], mask.shape[1]
-        if t_old < t_new:
-            self._pad_left(self._cache, t_new - t_old)
-            self._mask = F.pad(self._mask, (t_new - t_old, 0))
-        elif t_new < t_old:
-            self._pad_left(cache, t_old - t_new)
-            mask = F.pad(mask, (t_old - t_new, 0))
-        for mine, theirs in zip(self._cache.layers, cache.layers, strict=True):
-            mine.keys = torch.cat([mine.keys, theirs.keys])
-            mine.values = torch.cat([mine.values, theirs.values])
-        self._mask = torch.cat([self._mask, mask])
-        self._pos = torch.cat([self._pos, pos])
-        self._last = torch.cat([self._last, last])
+            self._cache.copy(slot, base + i, n)
+            rows.append(_Row(req, i, seed + i, Detokenizer(self.loaded.tokenizer), StopText(p.stop), position=n))
         self._rows = self._rows + rows
-
-    @staticmethod
-    def _pad_left(cache: Any, n: int) -> None:
-        import torch.nn.functional as F
-
-        for layer in cache.layers:
-            layer.keys = F.pad(layer.keys, (0, 0, n, 0))
-            layer.values = F.pad(layer.values, (0, 0, n, 0))
+        with self.metrics.lock:
+            self.metrics.ttft.observe(time.monotonic() - req.created)
+        self._advance(rows, logits.expand(p.samples, -1), base)
 
     def _step(self) -> None:
+        """One decode step of every running row: one token each, written in place in its slot."""
         import torch
 
+        cache = self._cache
+        assert cache is not None
+        device = self.loaded.device
         t0 = time.monotonic()
-        ones = torch.ones(len(self._rows), 1, dtype=self._mask.dtype, device=self._mask.device)
-        self._mask = torch.cat([self._mask, ones], dim=1)
+        positions = torch.tensor([[r.position] for r in self._rows], device=device)
+        kv_length = max(r.position for r in self._rows) + 1
+        cache.plan(0, positions, kv_length)
+        mask = torch.arange(kv_length, device=device)[None, :] <= positions
         out = self.loaded.model(
-            input_ids=self._last[:, None],
-            attention_mask=self._mask,
-            position_ids=self._pos[:, None],
-            cache=self._cache,
+            input_ids=torch.tensor([[r.last] for r in self._rows], device=device),
+            attention_mask=mask[:, None, None, :],
+            position_ids=positions,
+            cache=cache,
             use_cache=True,
         )
-        self._pos = self._pos + 1
+        for r in self._rows:
+            r.position += 1
         logits = out.logits[:, -1, :].float()
+        self._advance(self._rows, logits, 0)
+        spent = time.monotonic() - t0
+        self._decode_s = spent if self._decode_s == 0 else 0.8 * self._decode_s + 0.2 * spent
         with self.metrics.lock:
-            self.metrics.busy_seconds += time.monotonic() - t0
-        self._advance(self._rows, logits, list(range(len(self._rows))))
+            self.metrics.busy_seconds += spent
 
-    def _advance(self, rows: list[_Row], logits: Any, slots: list[int]) -> None:
-        """Sample one token for each row, send text, and retire the rows that finished."""
-        tokens, logprobs = sample_rows(logits, [r.req.params for r in rows], [r.generator for r in rows])
+    def _advance(self, rows: list[_Row], logits: Any, base: int) -> None:
+        """Sample one token for each row (rows are batch slots `base...`), send text, retire the finished."""
+        tokens, logprobs = sample_rows(logits, [RowSampling(r.req.params, r.seed, len(r.ids)) for r in rows])
         now = time.monotonic()
         per_request: dict[str, tuple[Request, list[Event]]] = {}
         done: list[int] = []
-        tok_dec = self.loaded.tokenizer
         gaps = [now - r.last_time for r in rows if r.last_time]
-        for row, slot, tok, lp in zip(rows, slots, tokens, logprobs, strict=True):
+        for slot, (row, tok, lp) in enumerate(zip(rows, tokens, logprobs, strict=True), start=base):
             row.last_time = now
-            self._last[slot] = tok
+            row.last = tok
             finish = None
             if tok == self.eos_id and not row.req.ignore_eos:
-                delta, _ = row.stop.feed(tok_dec.decode(row.ids, skip_special_tokens=True), final=True)
+                delta, _ = row.stop.feed(row.detok.flush(), final=True)
                 finish = "stop"
             else:
-                row.ids.append(tok)
                 row.logprobs.append(lp)
                 row.logprob += lp
-                delta, stopped = row.stop.feed(tok_dec.decode(row.ids, skip_special_tokens=True))
+                delta, stopped = row.stop.feed(row.detok.add(tok))
                 if stopped:
                     finish = "stop"
                 elif len(row.ids) >= row.req.params.max_new_tokens:
-                    more, _ = row.stop.feed(tok_dec.decode(row.ids, skip_special_tokens=True), final=True)
+                    more, _ = row.stop.feed(row.detok.flush(), final=True)
                     delta += more
                     finish = "length"
             if delta or finish:
@@ -351,37 +455,29 @@ class Engine:
                 self.metrics.per_token.observe(gap)
         if done:  # retire first, so a client that sees its last event finds nothing in flight
             self._retire(done)
-        for req, events in per_request.values():
-            req.deliver(events)
+        _deliver([(req, events) for req, events in per_request.values()])
 
     def _retire(self, slots: list[int], cancelled: bool = False) -> None:
-        import torch
-
-        gone = set(slots)
-        leaving = {self._rows[i].req.id for i in gone}
-        keep = [i for i in range(len(self._rows)) if i not in gone]
-        self._rows = [self._rows[i] for i in keep]
+        """Rows at `slots` leave; each gap is filled by the batch's last row (one row's cache moves)."""
+        assert self._cache is not None
+        leaving = {self._rows[i].req.id for i in slots}
+        for slot in sorted(set(slots), reverse=True):
+            last = len(self._rows) - 1
+            if slot != last:
+                self._cache.copy(last, slot, self._rows[last].position)
+                self._rows[slot] = self._rows[last]
+            self._rows.pop()
         still = {r.req.id for r in self._rows}
+        self._finish_requests(leaving - still, cancelled)
+
+    def _finish_requests(self, ids: set[str], cancelled: bool) -> None:
         with self._wake:
-            for rid in leaving - still:
-                self._running.discard(rid)
+            self._running -= ids
         with self.metrics.lock:
             if cancelled:
-                self.metrics.cancelled += len(leaving - still)
+                self.metrics.cancelled += len(ids)
             else:
-                self.metrics.finished += len(leaving - still)
-        if not keep:
-            self._cache = self._mask = self._pos = self._last = None
-            return
-        idx = torch.tensor(keep, device=self._mask.device)
-        self._cache.batch_select_indices(idx)
-        self._mask, self._pos, self._last = self._mask[idx], self._pos[idx], self._last[idx]
-        first = int(self._mask.any(dim=0).nonzero()[0])
-        if first > 0:
-            self._mask = self._mask[:, first:]
-            for layer in self._cache.layers:
-                layer.keys = layer.keys[:, :, first:]
-                layer.values = layer.values[:, :, first:]
+                self.metrics.finished += len(ids)
 
     def _drop_cancelled(self) -> None:
         slots = [i for i, r in enumerate(self._rows) if r.req.cancelled.is_set()]
@@ -394,11 +490,33 @@ class Engine:
 
     def _fail_all(self, message: str) -> None:
         failed = {r.req.id: r.req for r in self._rows}
-        self._rows = []
-        self._cache = self._mask = self._pos = self._last = None
+        failed.update((j.req.id, j.req) for j in self._jobs)
+        self._rows, self._jobs = [], []
+        self._fail_requests(list(failed.values()), message)
+
+    def _fail_requests(self, reqs: list[Request], message: str) -> None:
         with self._wake:
-            self._running.clear()
+            self._running -= {r.id for r in reqs}
         with self.metrics.lock:
-            self.metrics.failed += len(failed)
-        for req in failed.values():
+            self.metrics.failed += len(reqs)
+        for req in reqs:
             req.fail(message)
+
+
+def _deliver(batch: list[tuple[Request, list[Event]]]) -> None:
+    """Hand each request its events with one wake-up per event loop, not one per request."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Request, list[Event]]]] = {}
+    for req, events in batch:
+        by_loop.setdefault(req._loop, []).append((req, events))
+    for loop, items in by_loop.items():
+        loop.call_soon_threadsafe(_push_all, items)
+
+
+def _push_all(items: list[tuple[Request, list[Event]]]) -> None:
+    for req, events in items:
+        req._push(events)
+
+
+def default_prefix_cache_mb(device: str) -> int:
+    """Room for recent prompts' caches: a few long documents of a 7B model on a GPU, many of a small one on a CPU."""
+    return 4096 if device.startswith("cuda") else 512

@@ -48,6 +48,7 @@ class Metrics:
         self.cancelled = 0
         self.failed = 0
         self.prompt_tokens = 0
+        self.prompt_tokens_cached = 0
         self.generated_tokens = 0
         self.busy_seconds = 0.0
         self.ttft = Histogram()
@@ -63,7 +64,9 @@ class Metrics:
                 ("mathassist_requests_finished_total", "counter", "Requests that completed.", self.finished),
                 ("mathassist_requests_cancelled_total", "counter", "Requests cancelled or abandoned by their client.", self.cancelled),
                 ("mathassist_requests_failed_total", "counter", "Requests that failed inside the engine.", self.failed),
-                ("mathassist_prompt_tokens_total", "counter", "Prompt tokens processed.", self.prompt_tokens),
+                ("mathassist_prompt_tokens_total", "counter", "Prompt tokens prefilled.", self.prompt_tokens),
+                ("mathassist_prompt_tokens_cached_total", "counter", "Prompt tokens taken from the prefix cache instead.",
+                 self.prompt_tokens_cached),
                 ("mathassist_generation_tokens_total", "counter", "Tokens generated.", self.generated_tokens),
                 ("mathassist_engine_busy_seconds_total", "counter", "Seconds the model spent computing.", round(self.busy_seconds, 6)),
             ]

@@ -1,4 +1,4 @@
-"""Unit tests of the engine's pure parts: stop strings, incremental text, sampling rules."""
+"""Unit tests of the engine's pure parts: stop strings, incremental text, sampling rules, the prefix store."""
 
 from __future__ import annotations
 
@@ -8,20 +8,24 @@ import torch
 
 from mathcore.sampling import SamplingParams
 from model_server.engine import Event, Request
-from model_server.sampler import sample_rows
-from model_server.textstream import StopText
+from model_server.kvcache import PrefixStore
+from model_server.sampler import RowSampling, sample_rows
+from model_server.textstream import Detokenizer, StopText
 
 
 def feed_all(stops: list[str], pieces: list[str]) -> tuple[str, bool]:
-    s, text, out = StopText(stops), "", ""
+    s, out = StopText(stops), ""
     for piece in pieces:
-        text += piece
-        delta, stopped = s.feed(text)
+        delta, stopped = s.feed(piece)
         out += delta
         if stopped:
             return out, True
-    delta, _ = s.feed(text, final=True)
+    delta, _ = s.feed("", final=True)
     return out + delta, False
+
+
+def sample(logits: torch.Tensor, params: list[SamplingParams], seeds: list[int], step: int = 0) -> tuple[list[int], list[float]]:
+    return sample_rows(logits, [RowSampling(p, seed, step) for p, seed in zip(params, seeds, strict=True)])
 
 
 def test_stop_string_split_across_tokens_is_never_sent() -> None:
@@ -35,24 +39,54 @@ def test_held_text_that_was_not_a_stop_is_sent() -> None:
 def test_half_a_character_is_held_back() -> None:
     s = StopText([])
     assert s.feed("ab\ufffd") == ("ab", False)
-    assert s.feed("abé") == ("é", False)
+    assert s.feed("") == ("", False)
+    assert s.feed("", final=True) == ("\ufffd", False)
+
+
+def test_text_decoded_token_by_token_is_the_text_decoded_at_once() -> None:
+    """Leading spaces, merged bytes and multi-byte characters come out exactly as one decode of all ids."""
+    from model_server.loading import EMBEDDED_DIR
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(EMBEDDED_DIR)
+    texts = ["We expand the product: $(x + 3)(x - 7) = x^2 - 4x - 21$.", " leading space, é, ∑ and 😀 too", "\\\n&= 42"]
+    gen = torch.Generator().manual_seed(0)
+    runs = [tok(t)["input_ids"] for t in texts] + [torch.randint(0, len(tok), (40,), generator=gen).tolist() for _ in range(5)]
+    for ids in runs:
+        d = Detokenizer(tok)
+        pieces = [d.add(i) for i in ids] + [d.flush()]
+        assert "".join(pieces) == tok.decode(ids, skip_special_tokens=True)
 
 
 def test_greedy_rows_take_the_argmax_and_sampled_rows_follow_their_seed() -> None:
     logits = torch.tensor([[0.0, 3.0, 1.0, 2.0]] * 3)
     greedy = SamplingParams()
     hot = SamplingParams(temperature=1.0, top_k=2)
-    g1, g2 = torch.Generator().manual_seed(1), torch.Generator().manual_seed(1)
-    tokens, logprobs = sample_rows(logits, [greedy, hot, hot], [None, g1, g2])
-    assert tokens[0] == 1
-    assert tokens[1] == tokens[2] and tokens[1] in (1, 3)  # top_k=2 keeps only the two best
-    assert abs(logprobs[0] - torch.log_softmax(logits[0], -1)[1].item()) < 1e-6
+    for seed in range(20):
+        tokens, logprobs = sample(logits, [greedy, hot, hot], [0, seed, seed], step=3)
+        assert tokens[0] == 1
+        assert tokens[1] == tokens[2] and tokens[1] in (1, 3)  # top_k=2 keeps only the two best
+        assert abs(logprobs[0] - torch.log_softmax(logits[0], -1)[1].item()) < 1e-6
+        assert sample(logits[:1], [hot], [seed], step=3)[0] == tokens[1:2]  # the same draw alone as in a batch
+
+
+def test_sampled_tokens_follow_the_softmax_and_differ_by_seed_and_step() -> None:
+    """The counter-based noise must draw from the tempered distribution, not merely be deterministic."""
+    logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]]))
+    p = SamplingParams(temperature=1.0)
+    n = 4000
+    draws = [sample(logits, [p], [seed], step=seed % 7)[0][0] for seed in range(n)]
+    freq = torch.bincount(torch.tensor(draws), minlength=4).float() / n
+    assert torch.allclose(freq, torch.tensor([0.5, 0.3, 0.15, 0.05]), atol=0.03), freq
+    cold = SamplingParams(temperature=0.25)  # sharper: probabilities to the 4th power, 0.88 for the best
+    assert abs(sum(sample(logits, [cold], [s])[0][0] == 0 for s in range(1000)) / 1000 - 0.879) < 0.04
+    assert len({sample(logits, [p], [7], step=k)[0][0] for k in range(40)}) > 1
 
 
 def test_top_p_keeps_the_smallest_nucleus() -> None:
     logits = torch.log(torch.tensor([[0.7, 0.2, 0.1]]))
     p = SamplingParams(temperature=1.0, top_p=0.5)
-    seen = {sample_rows(logits, [p], [torch.Generator().manual_seed(s)])[0][0] for s in range(50)}
+    seen = {sample(logits, [p], [s])[0][0] for s in range(50)}
     assert seen == {0}
 
 
@@ -60,8 +94,25 @@ def test_vanishing_temperature_and_top_p_are_greedy_not_nan() -> None:
     """Found by the API fuzz: 5e-324 used to overflow the logits into NaN probabilities (a 500)."""
     logits = torch.tensor([[0.0, 3.0, 1.0, 2.0]])
     for p in (SamplingParams(temperature=5e-324), SamplingParams(temperature=1.0, top_p=5e-324)):
-        tokens, _ = sample_rows(logits, [p], [torch.Generator().manual_seed(0)])
+        tokens, _ = sample(logits, [p], [0])
         assert tokens == [1]
+
+
+def test_prefix_store_finds_the_longest_shared_prefix_and_stays_within_its_bytes() -> None:
+    store = PrefixStore(max_bytes=100 * 4, bytes_per_token=4)  # room for 100 tokens
+    kv = [(torch.zeros(1), torch.zeros(1))]
+    store.add(list(range(40)), kv)
+    store.add([*range(30), 99, 98], kv)
+    assert store.lookup([*range(35), 7])[1] == 35
+    assert store.lookup([*range(30), 99, 5])[1] == 31
+    assert store.lookup([5, 6]) == (None, 0)
+    store.add(list(range(50)), kv)  # extends the first entry, which it replaces
+    assert len(store) == 2 and store.used == (50 + 32) * 4
+    store.add([7] * 60, kv)  # evicts the least recently used to fit
+    assert store.used <= 100 * 4 and store.lookup([7] * 60)[1] == 60
+    assert store.lookup(list(range(50)))[1] == 0 or store.lookup([*range(30), 99])[1] == 0
+    store.add([1] * 200, kv)  # larger than the whole store: not kept
+    assert store.lookup([1] * 200) == (None, 0)
 
 
 def test_a_reader_that_does_not_read_holds_one_merged_event_per_sample() -> None:

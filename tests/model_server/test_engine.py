@@ -1,0 +1,100 @@
+"""The engine's cache tricks change no output: batched, chunked, padded and reused generations are the
+greedy tokens `model.generate` gives for each prompt alone (embedded model, in-process engine)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+import torch
+
+from mathcore.sampling import SamplingParams
+from model_server.engine import Engine, Event
+from model_server.loading import LoadedModel, load_model
+
+SHORT = "We expand the product.\n\\begin{align*}\n(x + 3)(x + 5) &= x^2 + 5x + 3x + 15 \\\\\n&= "
+OTHER = "User: Solve for $x$: $7x - 4 = 31$.\n\nAssistant:"
+LONG = "".join(f"Problem: Solve ${k}x + 4 = {4 + 3 * k}$.\nSolution: ${k}x = {3 * k}$ so $x = 3$.\n" for k in range(2, 42)) + SHORT
+
+
+@pytest.fixture(scope="module")
+def loaded() -> LoadedModel:
+    return load_model("embedded")
+
+
+@pytest.fixture
+def engine(loaded: LoadedModel) -> Iterator[Engine]:
+    e = Engine(loaded, max_batch=8, max_queue=16)
+    e.start()
+    yield e
+    e.stop()
+
+
+def alone(loaded: LoadedModel, text: str, n: int) -> list[int]:
+    """Greedy tokens of `model.generate`, up to and including the first end-of-sequence."""
+    ids = loaded.tokenizer(text, return_tensors="pt")["input_ids"]
+    with torch.inference_mode():
+        out = loaded.model.generate(ids, max_new_tokens=n, do_sample=False)[0, ids.shape[1] :].tolist()
+    eos = loaded.tokenizer.eos_token_id
+    return out[: out.index(eos) + 1] if eos in out else out
+
+
+def until_eos(tokens: tuple[int, ...], eos: int) -> list[int]:
+    out = list(tokens)
+    return out[: out.index(eos) + 1] if eos in out else out
+
+
+async def collect(engine: Engine, text: str, n: int, log: list[tuple[str, Event]] | None = None, **kw: object) -> list[list[int]]:
+    req = engine.submit(engine.loaded.tokenizer(text)["input_ids"], SamplingParams(max_new_tokens=n, **kw), ignore_eos=True)
+    finals = []
+    async for ev in req.events():
+        if log is not None:
+            log.append((text, ev))
+        if ev.finish_reason:
+            finals.append(ev)
+    return [until_eos(ev.token_ids, engine.eos_id) for ev in sorted(finals, key=lambda e: e.index)]
+
+
+def test_generations_match_generate_alone_whatever_shares_the_batch(engine: Engine, loaded: LoadedModel) -> None:
+    """Prompts of different lengths prefilled together (padded), one with 3 samples, rows leaving at
+    different steps (the last row moves into the gap), and a long prompt prefilled in chunks while
+    the others decode: every sequence is what the model gives for its prompt alone."""
+
+    async def scenario() -> tuple[list[list[list[int]]], list[tuple[str, Event]]]:
+        log: list[tuple[str, Event]] = []
+        first = [asyncio.ensure_future(collect(engine, t, n, log)) for t, n in ((SHORT, 30), (OTHER, 90), (SHORT + "x^2", 60))]
+        first.append(asyncio.ensure_future(collect(engine, OTHER, 40, log, samples=3)))
+        while not log:
+            await asyncio.sleep(0.005)
+        log.append(("submitted", Event(0, "")))
+        long = await collect(engine, LONG, 12, log)
+        return [*(await asyncio.gather(*first)), long], log
+
+    results, log = asyncio.run(scenario())
+    expected = [alone(loaded, t, n) for t, n in ((SHORT, 30), (OTHER, 90), (SHORT + "x^2", 60), (OTHER, 40), (LONG, 12))]
+    assert results[0] == [expected[0]] and results[1] == [expected[1]] and results[2] == [expected[2]]
+    assert results[3] == [expected[3]] * 3  # greedy samples share one prefill and agree
+    assert results[4] == [expected[4]]
+    # the long prompt did not stall the batch: the others kept streaming while it was prefilled
+    submitted = next(i for i, (text, _) in enumerate(log) if text == "submitted")
+    first_long = next(i for i, (text, _) in enumerate(log) if text == LONG)
+    assert first_long - submitted > 5
+
+
+def test_a_prompt_that_starts_like_a_recent_one_prefills_only_the_rest(engine: Engine, loaded: LoadedModel) -> None:
+    """An editor's keystroke at the end of a long document: the document's cache is reused, the
+    answer is the same as from scratch, and a cancelled prompt leaves what it prefilled."""
+    n_long = len(loaded.tokenizer(LONG)["input_ids"])
+
+    async def scenario() -> list[list[int]]:
+        out = await collect(engine, LONG, 8)
+        cached = engine.metrics.prompt_tokens_cached
+        typed = await collect(engine, LONG + "x", 8)
+        assert engine.metrics.prompt_tokens_cached - cached >= n_long - 2
+        return out + typed
+
+    prompt_before = engine.metrics.prompt_tokens
+    results = asyncio.run(scenario())
+    assert results == [alone(loaded, LONG, 8), alone(loaded, LONG + "x", 8)]
+    assert engine.metrics.prompt_tokens - prompt_before < n_long + 10  # the second prompt cost a few tokens
