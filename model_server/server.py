@@ -46,6 +46,7 @@ class ServeOptions:
     max_batch: int = 16
     max_queue: int = 64
     allow_hosts: tuple[str, ...] = ()
+    prefix_cache_mb: int | None = None  # None: the engine's default for the device
 
 
 def _display_model(spec: str) -> str:
@@ -68,7 +69,7 @@ def _load(state: ServerState, opts: ServeOptions) -> None:
         log.exception("loading failed")
         state.load_error = f"{type(exc).__name__}: {exc}"
         return
-    engine = Engine(loaded, max_batch=opts.max_batch, max_queue=opts.max_queue)
+    engine = Engine(loaded, max_batch=opts.max_batch, max_queue=opts.max_queue, prefix_cache_mb=opts.prefix_cache_mb)
     engine.start()
     state.last_used = time.monotonic()  # idle time counts from readiness, not from the start of loading
     state.engine = engine
