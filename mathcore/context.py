@@ -4,7 +4,9 @@ The language server asks one question: "which text should the model continue, an
 already after the cursor?" The answer, `MathContext`, holds:
 
 - `prefix`: text before the cursor, at most `max_prefix_chars`, cut at a line start so the model
-  sees whole lines; preamble definitions (`\\newcommand`, `\\DeclareMathOperator`, ...) that fall
+  sees whole lines; in a long document the window's start moves in steps of a sixth of that, not
+  with every character typed, so consecutive keystrokes send prompts that start alike and the
+  model process prefills only the new end (its prefix cache); preamble definitions (`\\newcommand`, `\\DeclareMathOperator`, ...) that fall
   outside that window are gathered into `definitions` and fed to the prompt ahead of it;
 - `line_suffix` and `suffix`: the rest of the current line and up to `max_suffix_chars` after it,
   used only to trim suggestions (the models were not trained for fill-in-the-middle);
@@ -25,6 +27,8 @@ MATH_ENVIRONMENTS = frozenset({
 })
 PROOF_ENVIRONMENTS = frozenset({"proof"})
 THEOREM_LIKE = frozenset({"theorem", "lemma", "proposition", "corollary", "claim", "definition", "example", "exercise", "remark"})
+
+WINDOW_STEPS = 6  # the window's start moves by max_prefix_chars / WINDOW_STEPS at a time
 
 _DEFINITION = re.compile(
     r"^\s*\\(?:newcommand|renewcommand|providecommand|DeclareMathOperator\*?|def|let|newtheorem)\b.*$", re.M
@@ -104,7 +108,9 @@ def extract_context(
     after_lines = "\n".join(lines[line + 1 :])
     prefix = before
     if len(prefix) > max_prefix_chars:
-        prefix = prefix[-max_prefix_chars:]
+        step = max(1, max_prefix_chars // WINDOW_STEPS)
+        start = -(-(len(before) - max_prefix_chars) // step) * step  # rounded up to a multiple of step
+        prefix = before[start:]
         cut = prefix.find("\n")
         prefix = prefix[cut + 1 :] if 0 <= cut < len(prefix) - len(current[:character]) else prefix
     lang = language.lower()

@@ -43,6 +43,21 @@ def test_definitions_outside_the_window_are_kept() -> None:
     assert ctx.definitions == ("\\newcommand{\\R}{\\mathbb{R}}", "\\DeclareMathOperator{\\tr}{tr}")
 
 
+def test_typing_at_the_end_of_a_long_document_keeps_the_window_start_still() -> None:
+    """Prompts that start alike let the model process reuse its cache of the document: typing 1,000
+    characters moves the 3,000-character window's start twice, not at every line it passes."""
+    doc = "".join(f"Line {i}: $a_{{{i}}} = {i * i}$.\n" for i in range(400))
+    starts = set()
+    text = doc
+    for ch in ("We now sum the terms $a_k = k^2$ one by one. " * 25)[:1000]:
+        text += ch
+        lines = text.split("\n")
+        ctx = extract_context(text, len(lines) - 1, len(lines[-1]), "latex")
+        assert 2400 <= len(ctx.prefix) <= 3000 and text.endswith(ctx.prefix)
+        starts.add(len(text) - len(ctx.prefix))
+    assert len(starts) <= 3
+
+
 def test_inline_and_display_math() -> None:
     assert extract_context("Let $x = ", 0, 9, "latex").environment == "$"
     assert extract_context("\\[ a = ", 0, 7, "latex").environment == "\\["
