@@ -8,9 +8,12 @@ does what vLLM and SGLang do for theirs:
 - **a preallocated cache** (`kvcache.SlotCache`): row `i` of the batch lives in slot `i`, each
   decode step writes one column per row in place and attends under a mask, so a step costs its
   attention and never a copy of the batch's cache; a row that leaves is replaced by the last one;
-- **chunked prefill**: a new prompt is prefilled in a staging slot, in pieces sized to take about
-  one decode step while other rows are decoding (all at once when none is), so running streams
-  keep flowing while a long document arrives; then it moves into the batch, once per sample;
+- **chunked prefill in packed steps** (`packed`): every step is one forward pass over one
+  sequence of tokens, each running row's next token followed by pieces of new prompts (prefilled
+  in staging slots; pieces sized to add three quarters of a decode step while rows decode, up
+  to 2,048 tokens when none does), so running streams keep flowing while a long document arrives
+  and the model's fixed cost per pass (on a GPU, reading the weights) is paid once; a prompt
+  prefilled to its end moves into the batch, once per sample;
 - **prefix reuse** (`kvcache.PrefixStore`): every prefilled prompt's cache is kept (LRU, bounded
   in bytes) and a new prompt starts from the longest stored prefix of its tokens, so a keystroke
   at the end of a long document prefills only what changed;
@@ -43,7 +46,8 @@ from mathcore.sampling import SamplingParams
 from model_server.errors import PromptTooLong, QueueFull, RequestError
 from model_server.loading import LoadedModel
 from model_server.metrics import Metrics
-from model_server.kvcache import PrefixStore, SlotCache
+from model_server.packed import use_packed_attention
+from model_server.kvcache import PrefixStore, SlotCache, copy_prefix
 from model_server.sampler import RowSampling, sample_rows
 from model_server.textstream import Detokenizer, StopText
 
@@ -51,11 +55,11 @@ __all__ = ["Engine", "Event", "Request", "default_prefix_cache_mb"]
 
 log = logging.getLogger(__name__)
 
-MIN_CHUNK = 16  # prefill tokens per chunk while others decode, at least (and the first guess)
-MAX_CHUNK = 2048  # at most, which also bounds a chunk's attention scores in memory
+MIN_CHUNK = 16  # prompt tokens per step while rows decode, at least (and the first guess)
+MAX_CHUNK = 2048  # prompt tokens per step at most, which also bounds a piece's attention scores in memory
 MIN_KEPT = 16  # prompts shorter than this are not worth keeping for reuse
-STAGING = 4  # prompts prefilled at once (slots after the batch's own)
-SHORT_PROMPT = 256  # prompts this short are prefilled together in one pass
+STAGING = 4  # prompts being prefilled at once (slots after the batch's own)
+PIECES_SHARE = 0.75  # while rows decode, prompt pieces may add this much of a decode step's time to a step
 
 
 @dataclass(frozen=True)
@@ -145,12 +149,13 @@ class _Row:
         return self.detok.ids
 
 
-@dataclass
+@dataclass(eq=False)
 class _Prefill:
     """A request whose prompt is being prefilled, chunk by chunk, in a staging slot."""
 
     req: Request
     done: int  # prompt tokens already in the staging slot (reused ones included)
+    buffers: list[tuple[Any, Any]] | None = None  # its saved cache, filled piece by piece (None: not kept)
 
 
 class Engine:
@@ -234,6 +239,7 @@ class Engine:
         with torch.inference_mode():
             model = self.loaded.model
             dtype = next(model.parameters()).dtype
+            use_packed_attention(model)
             self._cache = SlotCache(model.config, self.max_batch + STAGING, dtype, self.loaded.device, self.loaded.context_length)
             self._store = PrefixStore(self.prefix_cache_mb * 2**20, self._cache.bytes_per_token)
             while True:
@@ -245,10 +251,7 @@ class Engine:
                 try:
                     self._admit()
                     self._drop_cancelled()
-                    if self._jobs:
-                        self._prefill()
-                    if self._rows:
-                        self._step()
+                    self._forward()
                 except Exception as exc:  # a failed step must not kill the engine for later requests
                     log.exception("engine step failed")
                     self._fail_all(f"the model failed: {type(exc).__name__}: {exc}")
@@ -268,80 +271,110 @@ class Engine:
                 self._running.add(req.id)
             n, slot = len(req.prompt_ids), self.max_batch + len(self._jobs)
             self._cache.reserve(n + req.params.max_new_tokens)
-            saved, shared = self._store.lookup(req.prompt_ids)
+            key, shared = self._store.lookup(req.prompt_ids)
             shared = max(0, min(shared, n - 1))  # the last prompt token is always computed: its logits start the answer
-            if saved is not None and shared > 0:
-                self._cache.load(slot, saved, shared)
+            source = self._store.kv(key) if key is not None and shared > 0 else None
+            buffers = None  # where this prompt's cache is saved, piece by piece, for the prompts after it
+            if n >= MIN_KEPT and self._store.fits(n):
+                if source is not None and key is not None and self._store.capacity(key) >= n:
+                    buffers = source = self._store.take(key)  # it extends that prompt: write on in place
+                else:
+                    buffers = self._cache.buffers(self._store.capacity_for(n))
+                    if source is not None:
+                        copy_prefix(source, buffers, shared)
+            if source is not None:
+                self._cache.load(slot, source, shared)
             with self.metrics.lock:
                 self.metrics.prompt_tokens_cached += shared
-            self._jobs.append(_Prefill(req, shared))
+            self._jobs.append(_Prefill(req, shared, buffers))
 
-    def _prefill(self) -> None:
-        """One prefill forward pass: the next piece of the first staged prompt (with the other short
-        ones beside it). All of it when nothing decodes; else a piece sized to take about one decode
-        step, so running streams keep flowing while a long document arrives."""
+    def _forward(self) -> None:
+        """One packed forward pass: every running row's next token, then pieces of the staged prompts.
+
+        Nothing decoding: prompts go in pieces of up to MAX_CHUNK tokens. Rows decoding: the
+        pieces get a token budget sized so they add PIECES_SHARE of a decode step to the step, so
+        a running stream's gap between tokens stays under twice its usual while a long document
+        arrives (the budget follows the measured cost, which grows with the prompt's position).
+        """
         import torch
 
+        from model_server.packed import Piece, Plan
+
         self._drop_cancelled_jobs()
-        if not self._jobs:
-            return
         cache, device = self._cache, self.loaded.device
         assert cache is not None
-        limit = self._chunk if self._rows else MAX_CHUNK
-        rest = [len(j.req.prompt_ids) - j.done for j in self._jobs]
-        width = min(rest[0], limit)
-        group = 1
-        if rest[0] <= SHORT_PROMPT:  # short prompts are prefilled together, padded to the longest piece
-            while group < len(rest) and rest[group] <= SHORT_PROMPT:
-                group += 1
-            width = min(max(rest[:group]), limit)
-            while group > 1 and self._jobs[group - 1].done + width > cache.max_capacity:
-                group -= 1  # padding would run past the context: leave it for its own pass
-        jobs = self._jobs[:group]
-        pieces = [min(r, width) for r in rest[:group]]
-        starts = torch.tensor([j.done for j in jobs], device=device)
-        positions = starts[:, None] + torch.arange(width, device=device)[None, :]
-        kv_length = int(positions[:, -1].max()) + 1
-        cache.reserve(kv_length)
-        ids = [j.req.prompt_ids[j.done : j.done + width] for j in jobs]
-        ids = [piece + [piece[-1]] * (width - len(piece)) for piece in ids]  # padding: computed, never read
-        ends = sorted({p - 1 for p in pieces})
+        rows, n = self._rows, len(self._rows)
+        if not n and not self._jobs:
+            return
+        budget = self._chunk if n else MAX_CHUNK
+        tokens = [r.last for r in rows]
+        slots = list(range(n))
+        positions = [r.position for r in rows]
+        pieces: list[Piece] = []
+        for j, job in enumerate(self._jobs):
+            size = min(len(job.req.prompt_ids) - job.done, budget)
+            if size <= 0:
+                break
+            budget -= size
+            slot, start, end = self.max_batch + j, job.done, job.done + size
+            mask = None
+            if start > 0:  # causal, shifted by what the slot already holds
+                mask = (torch.arange(end, device=device)[None, :] <= torch.arange(start, end, device=device)[:, None])[None, None]
+            pieces.append(Piece(slot, len(tokens), start, size, mask))
+            tokens += job.req.prompt_ids[start:end]
+            slots += [slot] * size
+            positions += range(start, end)
+        finishing = [(j, p) for j, p in enumerate(pieces) if self._jobs[j].done + p.length == len(self._jobs[j].req.prompt_ids)]
+        keep = list(range(n)) + [p.offset + p.length - 1 for _, p in finishing]
+        kv_length = max((r.position for r in rows), default=0) + 1
+        pos_t = torch.tensor(positions, device=device)
+        row_mask = (torch.arange(kv_length, device=device)[None, :] <= pos_t[:n, None])[:, None, None, :] if n else None
+        plan = Plan(n, kv_length, row_mask, tuple(pieces))
         t0 = time.monotonic()
         try:
-            cache.plan(self.max_batch, positions, kv_length)
-            mask = torch.arange(kv_length, device=device)[None, None, :] <= positions[:, :, None]
+            cache.plan(torch.tensor(slots, device=device), pos_t)
             out = self.loaded.model(
-                input_ids=torch.tensor(ids, device=device),
-                attention_mask=mask[:, None],
-                position_ids=positions,
+                input_ids=torch.tensor([tokens], device=device),
+                position_ids=pos_t[None],
+                attention_mask=row_mask if row_mask is not None else torch.ones(1, 1, 1, 1, dtype=torch.bool, device=device),
                 cache=cache,
                 use_cache=True,
-                logits_to_keep=torch.tensor(ends, device=device),
+                logits_to_keep=torch.tensor(keep, dtype=torch.long, device=device),
+                mathassist_plan=plan,
             )
-            logits = out.logits.float()
-        except Exception as exc:  # only these requests fail; the batch carries on
-            log.exception("prefill failed")
-            del self._jobs[:group]
-            self._compact_staging(group)
-            self._fail_requests([j.req for j in jobs], f"the model failed on this prompt: {type(exc).__name__}: {exc}")
+            logits = out.logits[0].float()
+        except Exception as exc:
+            if not pieces:
+                raise  # a failed decode step fails the batch (the loop reports it)
+            log.exception("prefill failed")  # blame the new prompts: the rows carry on without them
+            failed = [self._jobs[j].req for j in range(len(pieces))]
+            self._remove_jobs(set(range(len(pieces))))
+            self._fail_requests(failed, f"the model failed on this prompt: {type(exc).__name__}: {exc}")
             return
         spent = time.monotonic() - t0
+        prefilled = sum(p.length for p in pieces)
         with self.metrics.lock:
-            self.metrics.prompt_tokens += sum(pieces)
+            self.metrics.prompt_tokens += prefilled
             self.metrics.busy_seconds += spent
-        if self._rows and width == self._chunk and self._decode_s > 0:
-            # aim a piece at one decode step's time: a stream's gap between tokens at most about doubles
-            self._chunk = max(MIN_CHUNK, min(MAX_CHUNK, 2 * width, int(width * self._decode_s / max(spent, 1e-6))))
-        finished = []
-        for i, (job, piece) in enumerate(zip(jobs, pieces, strict=True)):
-            job.done += piece
-            if job.done == len(job.req.prompt_ids):
-                finished.append((i, logits[i, ends.index(piece - 1)]))
-        for i, last_logits in finished:
-            self._keep_prefix(self.max_batch + i, self._jobs[i].req.prompt_ids)
-            self._join(self.max_batch + i, self._jobs[i].req, last_logits[None])
-        gone = {i for i, _ in finished}
-        self._remove_jobs(gone)
+        if n and not pieces:
+            self._decode_s = spent if self._decode_s == 0 else 0.8 * self._decode_s + 0.2 * spent
+        elif n and prefilled == self._chunk and self._decode_s > 0:
+            extra = max(spent - self._decode_s, 1e-6)  # what the pieces cost on top of the decode step
+            target = PIECES_SHARE * self._decode_s
+            self._chunk = max(MIN_CHUNK, min(MAX_CHUNK, 2 * prefilled, int(prefilled * target / extra)))
+        for r in rows:
+            r.position += 1
+        for job, p in zip(self._jobs, pieces, strict=False):
+            if job.buffers is not None:  # saved as it goes: no copy of the whole prompt when it finishes
+                cache.store(p.slot, job.buffers, p.start, p.start + p.length)
+            job.done += p.length
+        done_jobs = [self._jobs[j] for j, _ in finishing]
+        if n:
+            self._advance(rows, logits[:n], 0)
+        for k, (j, p) in enumerate(finishing):
+            self._keep_prefix(self._jobs[j])
+            self._join(p.slot, self._jobs[j].req, logits[n + k][None])
+        self._remove_jobs({self._jobs.index(job) for job in done_jobs})
 
     def _remove_jobs(self, indexes: set[int]) -> None:
         """Drop staged jobs; the ones after them move down so staging stays contiguous."""
@@ -352,29 +385,21 @@ class Engine:
                 self._cache.copy(self.max_batch + old, self.max_batch + new, job.done)
         self._jobs = [j for _, j in keep]
 
-    def _compact_staging(self, removed_front: int) -> None:
-        """After the first `removed_front` jobs were deleted, move the rest's slots down."""
-        assert self._cache is not None
-        for new, job in enumerate(self._jobs):
-            old = new + removed_front
-            self._cache.copy(self.max_batch + old, self.max_batch + new, job.done)
-
     def _drop_cancelled_jobs(self) -> None:
         """A cancelled prompt stops between chunks; what it prefilled is kept for the next keystroke."""
         gone = {i for i, j in enumerate(self._jobs) if j.req.cancelled.is_set()}
         if not gone:
             return
         for i in gone:
-            job = self._jobs[i]
-            self._keep_prefix(self.max_batch + i, job.req.prompt_ids[: job.done])
+            self._keep_prefix(self._jobs[i])
         self._finish_requests({self._jobs[i].req.id for i in gone}, cancelled=True)
         self._remove_jobs(gone)
 
-    def _keep_prefix(self, slot: int, tokens: list[int]) -> None:
-        """Remember slot `slot`'s cache of `tokens` for later prompts that start the same way."""
-        assert self._cache is not None and self._store is not None
-        if len(tokens) >= MIN_KEPT and self._store.would_keep(len(tokens)):
-            self._store.add(tokens, self._cache.save(slot, len(tokens)))
+    def _keep_prefix(self, job: _Prefill) -> None:
+        """Remember what a prompt prefilled (all of it, or up to its cancellation) for prompts that start the same way."""
+        assert self._store is not None
+        if job.buffers is not None and job.done >= MIN_KEPT:
+            self._store.add(job.req.prompt_ids[: job.done], job.buffers)
 
     def _join(self, slot: int, req: Request, logits: Any) -> None:
         """Move a prefilled prompt into `samples` batch slots and sample each one's first token."""
@@ -390,34 +415,6 @@ class Engine:
         with self.metrics.lock:
             self.metrics.ttft.observe(time.monotonic() - req.created)
         self._advance(rows, logits.expand(p.samples, -1), base)
-
-    def _step(self) -> None:
-        """One decode step of every running row: one token each, written in place in its slot."""
-        import torch
-
-        cache = self._cache
-        assert cache is not None
-        device = self.loaded.device
-        t0 = time.monotonic()
-        positions = torch.tensor([[r.position] for r in self._rows], device=device)
-        kv_length = max(r.position for r in self._rows) + 1
-        cache.plan(0, positions, kv_length)
-        mask = torch.arange(kv_length, device=device)[None, :] <= positions
-        out = self.loaded.model(
-            input_ids=torch.tensor([[r.last] for r in self._rows], device=device),
-            attention_mask=mask[:, None, None, :],
-            position_ids=positions,
-            cache=cache,
-            use_cache=True,
-        )
-        for r in self._rows:
-            r.position += 1
-        logits = out.logits[:, -1, :].float()
-        self._advance(self._rows, logits, 0)
-        spent = time.monotonic() - t0
-        self._decode_s = spent if self._decode_s == 0 else 0.8 * self._decode_s + 0.2 * spent
-        with self.metrics.lock:
-            self.metrics.busy_seconds += spent
 
     def _advance(self, rows: list[_Row], logits: Any, base: int) -> None:
         """Sample one token for each row (rows are batch slots `base...`), send text, retire the finished."""

@@ -11,7 +11,8 @@ slot of its own, then moved into the batch. Capacity grows by doubling (a copy, 
 rarely) up to the model's context, so a short-context server does not reserve the longest case.
 
 The model calls `update(key, value, layer)` from inside its attention, exactly as it calls a
-transformers cache; the engine says beforehand which slots and positions are written (`plan`).
+transformers cache; the engine says beforehand which slot and position each token of the packed
+step belongs to (`plan`), and `packed.packed_attention` reads the slots.
 
 `PrefixStore` keeps the caches of recent prompts (an LRU bounded in bytes). A new prompt
 starts from the longest stored prefix of its tokens and prefills only the rest: an editor's
@@ -26,7 +27,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["PrefixStore", "SlotCache"]
+__all__ = ["PrefixStore", "SlotCache", "copy_prefix"]
 
 
 class SlotCache:
@@ -66,26 +67,18 @@ class SlotCache:
         self.capacity = new
 
     # ---- what the next forward pass writes --------------------------------------------------
-    def plan(self, first: int, positions: Any, kv_length: int) -> None:
-        """The next forward pass is rows `first..first+k-1` (slots), row `i` writing its tokens at
-        `positions[i]` ([k, q], in place); attention reads columns `[0, kv_length)` of those slots.
-
-        A decode step is rows `0..n-1` with one position each; a prefill chunk is staging slots
-        with a run of positions each.
-        """
-        import torch
-
-        rows = torch.arange(first, first + positions.shape[0], device=positions.device)[:, None]
-        self._write = (rows, positions, first, kv_length)
+    def plan(self, slots: Any, positions: Any) -> None:
+        """The next forward pass's packed tokens: token `t` belongs to slot `slots[t]` at `positions[t]`."""
+        self._write = (slots, positions)
 
     def update(self, key_states: Any, value_states: Any, layer_idx: int, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
-        """Called by each attention layer with the new keys/values ([k, heads, q, dim]); returns what to attend to."""
+        """Called by each attention layer with the packed step's keys/values ([1, heads, T, dim]): they
+        are written in place, and the layer's whole slot tensors are returned for `packed_attention`."""
         k, v = self.keys[layer_idx], self.values[layer_idx]
-        rows, positions, first, kv_length = self._write
-        k[rows, :, positions] = key_states.transpose(1, 2)  # [k, q, heads, dim] at (slot, position)
-        v[rows, :, positions] = value_states.transpose(1, 2)
-        last = first + positions.shape[0]
-        return k[first:last, :, :kv_length], v[first:last, :, :kv_length]
+        slots, positions = self._write
+        k[slots, :, positions] = key_states[0].transpose(0, 1)  # [T, heads, dim] at (slot, position)
+        v[slots, :, positions] = value_states[0].transpose(0, 1)
+        return k, v
 
     # ---- moving rows -----------------------------------------------------------------------
     def copy(self, src: int, dst: int, length: int) -> None:
@@ -100,20 +93,44 @@ class SlotCache:
             k[slot, :, :length] = sk[:, :length]
             v[slot, :, :length] = sv[:, :length]
 
-    def save(self, slot: int, length: int) -> list[tuple[Any, Any]]:
-        """A copy of slot `slot`'s first `length` positions, per layer."""
-        return [(k[slot, :, :length].clone(), v[slot, :, :length].clone()) for k, v in zip(self.keys, self.values, strict=True)]
+    def store(self, slot: int, saved: list[tuple[Any, Any]], start: int, end: int) -> None:
+        """Copy slot `slot`'s positions `[start, end)` into a saved prefix's buffers (after each prompt piece)."""
+        for k, v, (sk, sv) in zip(self.keys, self.values, saved, strict=True):
+            sk[:, start:end] = k[slot, :, start:end]
+            sv[:, start:end] = v[slot, :, start:end]
+
+    def buffers(self, capacity: int) -> list[tuple[Any, Any]]:
+        """Empty per-layer buffers for a saved prefix of up to `capacity` positions."""
+        import torch
+
+        k = self.keys[0]
+        shape = (k.shape[1], capacity, self.head_dim)
+        return [(torch.empty(shape, dtype=k.dtype, device=k.device), torch.empty(shape, dtype=k.dtype, device=k.device))
+                for _ in range(self.layers)]
+
+
+def copy_prefix(src: list[tuple[Any, Any]], dst: list[tuple[Any, Any]], length: int) -> None:
+    for (sk, sv), (dk, dv) in zip(src, dst, strict=True):
+        dk[:, :length] = sk[:, :length]
+        dv[:, :length] = sv[:, :length]
 
 
 @dataclass
 class _Entry:
     tokens: Any  # numpy int64 array
-    kv: list[tuple[Any, Any]]
+    kv: list[tuple[Any, Any]]  # per layer [kv_heads, capacity, head_dim], capacity >= len(tokens)
     nbytes: int
 
 
 class PrefixStore:
-    """Recent prompts' caches, least recently used first out, at most `max_bytes` in all."""
+    """Recent prompts' caches, least recently used first out, at most `max_bytes` in all.
+
+    An entry's buffers have room to grow (`ROUND` positions at a time): a prompt that extends an
+    entry (the next keystroke) takes the entry's buffers and writes only its new positions, so
+    neither the save nor a copy of the shared part costs time proportional to the document.
+    """
+
+    ROUND = 128
 
     def __init__(self, max_bytes: int, bytes_per_token: int) -> None:
         self.max_bytes = max_bytes
@@ -133,8 +150,15 @@ class PrefixStore:
         differ = np.flatnonzero(a[:n] != b[:n])
         return int(differ[0]) if len(differ) else n
 
-    def lookup(self, tokens: list[int]) -> tuple[list[tuple[Any, Any]] | None, int]:
-        """The stored cache sharing the longest prefix with `tokens`, and how many tokens it covers."""
+    def capacity_for(self, length: int) -> int:
+        return -(-length // self.ROUND) * self.ROUND
+
+    def fits(self, length: int) -> bool:
+        """Whether a prompt of `length` tokens can be kept at all."""
+        return 0 < self.capacity_for(length) * self.bytes_per_token <= self.max_bytes
+
+    def lookup(self, tokens: list[int]) -> tuple[int | None, int]:
+        """The entry sharing the longest prefix with `tokens` (its key), and how many tokens it covers."""
         import numpy as np
 
         if not self._entries:
@@ -145,21 +169,29 @@ class PrefixStore:
             n = self._shared(arr, entry.tokens)
             if n > best_n:
                 best, best_n = key, n
-        if best is None:
-            return None, 0
-        self._entries.move_to_end(best)
-        return self._entries[best].kv, best_n
+        if best is not None:
+            self._entries.move_to_end(best)
+        return best, best_n
 
-    def would_keep(self, length: int) -> bool:
-        return 0 < length * self.bytes_per_token <= self.max_bytes
+    def kv(self, key: int) -> list[tuple[Any, Any]]:
+        return self._entries[key].kv
+
+    def capacity(self, key: int) -> int:
+        return int(self._entries[key].kv[0][0].shape[1])
+
+    def take(self, key: int) -> list[tuple[Any, Any]]:
+        """Remove an entry and hand over its buffers (a prompt that extends it writes on in place)."""
+        entry = self._entries.pop(key)
+        self.used -= entry.nbytes
+        return entry.kv
 
     def add(self, tokens: list[int], kv: list[tuple[Any, Any]]) -> None:
-        """Keep `kv` (the cache of `tokens`); entries it extends are dropped, old ones evicted to fit."""
+        """Keep `kv` (buffers holding the cache of `tokens`); entries it extends are dropped, old ones evicted to fit."""
         import numpy as np
 
         arr = np.asarray(tokens, dtype=np.int64)
-        nbytes = len(arr) * self.bytes_per_token
-        if not self.would_keep(len(arr)):
+        nbytes = int(kv[0][0].shape[1]) * self.bytes_per_token
+        if not len(arr) or nbytes > self.max_bytes:
             return
         for key, entry in list(self._entries.items()):
             shared = self._shared(arr, entry.tokens)

@@ -99,20 +99,32 @@ def test_vanishing_temperature_and_top_p_are_greedy_not_nan() -> None:
 
 
 def test_prefix_store_finds_the_longest_shared_prefix_and_stays_within_its_bytes() -> None:
-    store = PrefixStore(max_bytes=100 * 4, bytes_per_token=4)  # room for 100 tokens
-    kv = [(torch.zeros(1), torch.zeros(1))]
-    store.add(list(range(40)), kv)
-    store.add([*range(30), 99, 98], kv)
+    store = PrefixStore(max_bytes=512 * 4, bytes_per_token=4)  # room for 512 positions: 4 entries of 128
+
+    def kv(length: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        cap = store.capacity_for(length)
+        return [(torch.zeros(1, cap, 1), torch.zeros(1, cap, 1))]
+
+    store.add(list(range(40)), kv(40))
+    store.add([*range(30), 99, 98], kv(32))
     assert store.lookup([*range(35), 7])[1] == 35
     assert store.lookup([*range(30), 99, 5])[1] == 31
     assert store.lookup([5, 6]) == (None, 0)
-    store.add(list(range(50)), kv)  # extends the first entry, which it replaces
-    assert len(store) == 2 and store.used == (50 + 32) * 4
-    store.add([7] * 60, kv)  # evicts the least recently used to fit
-    assert store.used <= 100 * 4 and store.lookup([7] * 60)[1] == 60
-    assert store.lookup(list(range(50)))[1] == 0 or store.lookup([*range(30), 99])[1] == 0
-    store.add([1] * 200, kv)  # larger than the whole store: not kept
-    assert store.lookup([1] * 200) == (None, 0)
+    store.add(list(range(50)), kv(50))  # extends the first entry, which it replaces
+    assert len(store) == 2 and store.used == 2 * 128 * 4
+    for fill in (7, 8, 9):  # the least recently used go first to make room
+        store.add([fill] * 60, kv(60))
+    assert store.used <= 512 * 4 and store.lookup([9] * 60)[1] == 60
+    assert store.lookup([*range(30), 99, 98])[1] < 32  # the oldest entry was evicted
+    assert not store.fits(600)  # larger than the whole store: never kept
+
+    key, shared = store.lookup([9] * 70)  # a prompt that extends an entry takes its buffers over
+    assert shared == 60 and store.capacity(key) == 128
+    used = store.used
+    buffers = store.take(key)
+    assert store.used == used - 128 * 4 and store.lookup([9] * 70) == (None, 0)
+    store.add([9] * 70, buffers)
+    assert store.lookup([9] * 70)[1] == 70
 
 
 def test_a_reader_that_does_not_read_holds_one_merged_event_per_sample() -> None:
