@@ -44,10 +44,10 @@ from typing import Any
 
 from mathcore.sampling import SamplingParams
 from model_server.errors import PromptTooLong, QueueFull, RequestError
+from model_server.kvcache import PrefixStore, SlotCache, copy_prefix
 from model_server.loading import LoadedModel
 from model_server.metrics import Metrics
 from model_server.packed import use_packed_attention
-from model_server.kvcache import PrefixStore, SlotCache, copy_prefix
 from model_server.sampler import RowSampling, sample_rows
 from model_server.textstream import Detokenizer, StopText
 

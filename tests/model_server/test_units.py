@@ -45,8 +45,9 @@ def test_half_a_character_is_held_back() -> None:
 
 def test_text_decoded_token_by_token_is_the_text_decoded_at_once() -> None:
     """Leading spaces, merged bytes and multi-byte characters come out exactly as one decode of all ids."""
-    from model_server.loading import EMBEDDED_DIR
     from transformers import AutoTokenizer
+
+    from model_server.loading import EMBEDDED_DIR
 
     tok = AutoTokenizer.from_pretrained(EMBEDDED_DIR)
     texts = ["We expand the product: $(x + 3)(x - 7) = x^2 - 4x - 21$.", " leading space, é, ∑ and 😀 too", "\\\n&= 42"]
