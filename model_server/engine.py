@@ -58,7 +58,8 @@ log = logging.getLogger(__name__)
 MIN_CHUNK = 16  # prompt tokens per step while rows decode, at least (and the first guess)
 MAX_CHUNK = 2048  # prompt tokens per step at most, which also bounds a piece's attention scores in memory
 MIN_KEPT = 16  # prompts shorter than this are not worth keeping for reuse
-STAGING = 4  # prompts being prefilled at once (slots after the batch's own)
+EDGE = 2  # a prompt that extends a saved one but for its last tokens (re-tokenised at the edit) takes it over
+STAGING = 4  # prompts being prefilled at once (the cache's first slots; the batch's rows follow)
 PIECES_SHARE = 0.75  # while rows decode, prompt pieces may add this much of a decode step's time to a step
 
 
@@ -131,7 +132,7 @@ class Request:
 
 @dataclass
 class _Row:
-    """One sequence of the running batch; it lives in the cache slot of its index in `Engine._rows`."""
+    """One sequence of the running batch; row `i` of `Engine._rows` lives in cache slot `STAGING + i`."""
 
     req: Request
     index: int
@@ -170,7 +171,7 @@ class Engine:
         self._pending: collections.deque[Request] = collections.deque()
         self._wake = threading.Condition()
         self._rows: list[_Row] = []
-        self._jobs: list[_Prefill] = []  # job j is prefilled in staging slot max_batch + j
+        self._jobs: list[_Prefill] = []  # job j is prefilled in cache slot j
         self._running: set[str] = set()
         self._cache: SlotCache | None = None
         self._store: PrefixStore | None = None
@@ -240,7 +241,9 @@ class Engine:
             model = self.loaded.model
             dtype = next(model.parameters()).dtype
             use_packed_attention(model)
-            self._cache = SlotCache(model.config, self.max_batch + STAGING, dtype, self.loaded.device, self.loaded.context_length)
+            slots = self.max_batch + STAGING
+            self._cache = SlotCache(model.config, min(2 * STAGING, slots), dtype, self.loaded.device, self.loaded.context_length,
+                                    max_slots=slots)
             self._store = PrefixStore(self.prefix_cache_mb * 2**20, self._cache.bytes_per_token)
             while True:
                 with self._wake:
@@ -269,14 +272,16 @@ class Engine:
                     self._count_cancelled()
                     continue
                 self._running.add(req.id)
-            n, slot = len(req.prompt_ids), self.max_batch + len(self._jobs)
-            self._cache.reserve(n + req.params.max_new_tokens)
+            n, slot = len(req.prompt_ids), len(self._jobs)
+            if not self._make_room(req, n + req.params.max_new_tokens, STAGING + len(self._rows) + waiting + req.params.samples):
+                continue
             key, shared = self._store.lookup(req.prompt_ids)
             shared = max(0, min(shared, n - 1))  # the last prompt token is always computed: its logits start the answer
             source = self._store.kv(key) if key is not None and shared > 0 else None
             buffers = None  # where this prompt's cache is saved, piece by piece, for the prompts after it
             if n >= MIN_KEPT and self._store.fits(n):
-                if source is not None and key is not None and self._store.capacity(key) >= n:
+                if source is not None and key is not None and shared >= self._store.length(key) - EDGE \
+                        and self._store.capacity(key) >= n:
                     buffers = source = self._store.take(key)  # it extends that prompt: write on in place
                 else:
                     buffers = self._cache.buffers(self._store.capacity_for(n))
@@ -287,6 +292,25 @@ class Engine:
             with self.metrics.lock:
                 self.metrics.prompt_tokens_cached += shared
             self._jobs.append(_Prefill(req, shared, buffers))
+
+    def _make_room(self, req: Request, length: int, slots: int) -> bool:
+        """Grow the cache for `req`; when the device has no memory for it, drop the saved prompts
+        and try again, then refuse this request alone, saying what to change."""
+        import torch
+
+        assert self._cache is not None and self._store is not None
+        for attempt in range(2):
+            try:
+                self._cache.reserve(length, slots)
+                return True
+            except torch.OutOfMemoryError:
+                if attempt == 0:
+                    self._store.clear()
+                    torch.cuda.empty_cache()
+        self._fail_requests([req], f"the {self.loaded.device} has no memory left for this request's cache ({length} tokens, "
+                                   f"{slots - STAGING} sequences in the batch); ask for fewer tokens or samples, or restart "
+                                   "the model process with a smaller --max-batch")
+        return False
 
     def _forward(self) -> None:
         """One packed forward pass: every running row's next token, then pieces of the staged prompts.
@@ -308,7 +332,7 @@ class Engine:
             return
         budget = self._chunk if n else MAX_CHUNK
         tokens = [r.last for r in rows]
-        slots = list(range(n))
+        slots = list(range(STAGING, STAGING + n))
         positions = [r.position for r in rows]
         pieces: list[Piece] = []
         for j, job in enumerate(self._jobs):
@@ -316,7 +340,7 @@ class Engine:
             if size <= 0:
                 break
             budget -= size
-            slot, start, end = self.max_batch + j, job.done, job.done + size
+            slot, start, end = j, job.done, job.done + size
             mask = None
             if start > 0:  # causal, shifted by what the slot already holds
                 mask = (torch.arange(end, device=device)[None, :] <= torch.arange(start, end, device=device)[:, None])[None, None]
@@ -329,7 +353,7 @@ class Engine:
         kv_length = max((r.position for r in rows), default=0) + 1
         pos_t = torch.tensor(positions, device=device)
         row_mask = (torch.arange(kv_length, device=device)[None, :] <= pos_t[:n, None])[:, None, None, :] if n else None
-        plan = Plan(n, kv_length, row_mask, tuple(pieces))
+        plan = Plan(STAGING, n, kv_length, row_mask, tuple(pieces))
         t0 = time.monotonic()
         try:
             cache.plan(torch.tensor(slots, device=device), pos_t)
@@ -382,7 +406,7 @@ class Engine:
         keep = [(old, j) for old, j in enumerate(self._jobs) if old not in indexes]
         for new, (old, job) in enumerate(keep):
             if old != new:
-                self._cache.copy(self.max_batch + old, self.max_batch + new, job.done)
+                self._cache.copy(old, new, job.done)
         self._jobs = [j for _, j in keep]
 
     def _drop_cancelled_jobs(self) -> None:
@@ -409,7 +433,7 @@ class Engine:
         seed = p.seed if p.seed is not None else secrets.randbits(48)
         rows = []
         for i in range(p.samples):
-            self._cache.copy(slot, base + i, n)
+            self._cache.copy(slot, STAGING + base + i, n)
             rows.append(_Row(req, i, seed + i, Detokenizer(self.loaded.tokenizer), StopText(p.stop), position=n))
         self._rows = self._rows + rows
         with self.metrics.lock:
@@ -461,7 +485,7 @@ class Engine:
         for slot in sorted(set(slots), reverse=True):
             last = len(self._rows) - 1
             if slot != last:
-                self._cache.copy(last, slot, self._rows[last].position)
+                self._cache.copy(STAGING + last, STAGING + slot, self._rows[last].position)
                 self._rows[slot] = self._rows[last]
             self._rows.pop()
         still = {r.req.id for r in self._rows}

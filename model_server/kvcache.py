@@ -2,13 +2,14 @@
 
 `SlotCache` replaces a `DynamicCache` that grew by `torch.cat` every step (a full copy of every
 row's cache per token) and was padded, concatenated and index-selected whenever a row joined or
-left. Here each layer holds one tensor `[slots, kv_heads, capacity, head_dim]`; row `i` of the
-running batch lives in slot `i`, its token at position `p` in column `p`. A decode step writes
+left. Here each layer holds one tensor `[slots, kv_heads, capacity, head_dim]`: the first slots
+stage prompts being prefilled, then row `i` of the running batch lives in the `i`-th slot after
+them, its token at position `p` in column `p`. A decode step writes
 each row's new key and value in place and attends over columns `[0, longest)` with a mask, so
 its cost is the attention itself. A row that leaves is replaced by the last row (one row's
 cache moves, the others stay put); a new request is prefilled, chunk by chunk, in a staging
-slot of its own, then moved into the batch. Capacity grows by doubling (a copy, logarithmically
-rarely) up to the model's context, so a short-context server does not reserve the longest case.
+slot of its own, then moved into the batch. Capacity and slots grow by doubling (a copy,
+logarithmically rarely) up to the model's context and `--max-batch`, so memory follows use.
 
 The model calls `update(key, value, layer)` from inside its attention, exactly as it calls a
 transformers cache; the engine says beforehand which slot and position each token of the packed
@@ -33,14 +34,15 @@ __all__ = ["PrefixStore", "SlotCache", "copy_prefix"]
 class SlotCache:
     """Per-layer key/value tensors `[slots, kv_heads, capacity, head_dim]`, written in place."""
 
-    def __init__(self, config: Any, slots: int, dtype: Any, device: Any, max_capacity: int, capacity: int = 256) -> None:
+    def __init__(self, config: Any, slots: int, dtype: Any, device: Any, max_capacity: int, capacity: int = 256,
+                 max_slots: int | None = None) -> None:
         import torch
 
         heads = int(getattr(config, "num_key_value_heads", None) or config.num_attention_heads)
         self.head_dim = int(getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads)
         self.layers = int(config.num_hidden_layers)
-        self.slots, self.max_capacity = slots, max_capacity
-        self.capacity = min(capacity, max_capacity)
+        self.max_capacity, self.max_slots = max_capacity, max_slots or slots
+        self.slots, self.capacity = slots, min(capacity, max_capacity)
         shape = (slots, heads, self.capacity, self.head_dim)
         self.keys = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(self.layers)]
         self.values = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(self.layers)]
@@ -51,20 +53,25 @@ class SlotCache:
         k = self.keys[0]
         return 2 * self.layers * k.shape[1] * self.head_dim * k.element_size()
 
-    def reserve(self, length: int) -> None:
-        """Make room for `length` positions per slot (doubling; the only time slots are copied wholesale)."""
+    def reserve(self, length: int, slots: int) -> None:
+        """Make room for `slots` slots of `length` positions, doubling either (the only time the
+        cache is copied wholesale; a few times in a process's life). Memory follows the longest
+        request and the most rows actually served, not the worst case the flags allow."""
         import torch.nn.functional as F
 
-        if length <= self.capacity:
+        cap, n = self.capacity, self.slots
+        while cap < length:
+            cap *= 2
+        while n < slots:
+            n *= 2
+        cap, n = min(cap, self.max_capacity), min(n, self.max_slots)
+        if (cap, n) == (self.capacity, self.slots):
             return
-        new = self.capacity
-        while new < length:
-            new *= 2
-        new = min(new, self.max_capacity)
-        grow = new - self.capacity
-        self.keys = [F.pad(k, (0, 0, 0, grow)) for k in self.keys]
-        self.values = [F.pad(v, (0, 0, 0, grow)) for v in self.values]
-        self.capacity = new
+        grow = (0, 0, 0, cap - self.capacity, 0, 0, 0, n - self.slots)
+        for i in range(self.layers):  # one layer at a time: the old and new copies of a layer, never of all
+            self.keys[i] = F.pad(self.keys[i], grow)
+            self.values[i] = F.pad(self.values[i], grow)
+        self.capacity, self.slots = cap, n
 
     # ---- what the next forward pass writes --------------------------------------------------
     def plan(self, slots: Any, positions: Any) -> None:
@@ -127,7 +134,9 @@ class PrefixStore:
 
     An entry's buffers have room to grow (`ROUND` positions at a time): a prompt that extends an
     entry (the next keystroke) takes the entry's buffers and writes only its new positions, so
-    neither the save nor a copy of the shared part costs time proportional to the document.
+    neither the save nor a copy of the shared part costs time proportional to the document. A
+    prompt that branches off earlier (an edit in the middle) copies the shared part and leaves
+    the entry as it was.
     """
 
     ROUND = 128
@@ -175,6 +184,9 @@ class PrefixStore:
 
     def kv(self, key: int) -> list[tuple[Any, Any]]:
         return self._entries[key].kv
+
+    def length(self, key: int) -> int:
+        return len(self._entries[key].tokens)
 
     def capacity(self, key: int) -> int:
         return int(self._entries[key].kv[0][0].shape[1])

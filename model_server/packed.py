@@ -37,8 +37,9 @@ class Piece:
 
 @dataclass(frozen=True)
 class Plan:
-    """Which packed tokens belong to whom: the first `rows` are decode rows 0..rows-1, then `pieces`."""
+    """Which packed tokens belong to whom: the first `rows` are the decode rows (slots `first_row...`), then `pieces`."""
 
+    first_row: int
     rows: int
     kv_length: int  # columns the decode rows attend to
     row_mask: Any  # [rows, 1, 1, kv_length] bool
@@ -60,9 +61,9 @@ def packed_attention(module: Any, query: Any, key: Any, value: Any, attention_ma
     q = query[0]  # [heads, T, dim]
     outs = []
     if plan.rows:
-        n, kv = plan.rows, plan.kv_length
+        n, kv, r = plan.rows, plan.kv_length, plan.first_row
         qd = q[:, :n].transpose(0, 1)[:, :, None]  # [rows, heads, 1, dim]
-        od = F.scaled_dot_product_attention(qd, key[:n, :, :kv], value[:n, :, :kv], attn_mask=plan.row_mask,
+        od = F.scaled_dot_product_attention(qd, key[r : r + n, :, :kv], value[r : r + n, :, :kv], attn_mask=plan.row_mask,
                                             scale=scaling, enable_gqa=gqa)
         outs.append(od[:, :, 0].transpose(0, 1))  # [heads, rows, dim]
     for p in plan.pieces:

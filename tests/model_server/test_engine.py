@@ -92,9 +92,39 @@ def test_a_prompt_that_starts_like_a_recent_one_prefills_only_the_rest(engine: E
         cached = engine.metrics.prompt_tokens_cached
         typed = await collect(engine, LONG + "x", 8)
         assert engine.metrics.prompt_tokens_cached - cached >= n_long - 2
+        await collect(engine, LONG[: len(LONG) // 2], 4)  # the cursor goes up the document...
+        cached = engine.metrics.prompt_tokens_cached
+        await collect(engine, LONG + "y", 4)  # ...and back to its end: the document is still cached
+        assert engine.metrics.prompt_tokens_cached - cached >= n_long - 2
         return out + typed
 
     prompt_before = engine.metrics.prompt_tokens
     results = asyncio.run(scenario())
     assert results == [alone(loaded, LONG, 8), alone(loaded, LONG + "x", 8)]
-    assert engine.metrics.prompt_tokens - prompt_before < n_long + 10  # the second prompt cost a few tokens
+    assert engine.metrics.prompt_tokens - prompt_before < n_long + 30  # the later prompts cost a few tokens each
+
+
+def test_a_request_the_device_has_no_memory_for_fails_alone(engine: Engine, loaded: LoadedModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Out of GPU memory for a long request: the saved prompts are dropped and the allocation tried
+    again, then that request alone gets a message saying what to change; the next one is served."""
+
+    async def scenario() -> list[list[int]]:
+        await collect(engine, LONG, 2)  # the cache exists, and a prompt is saved
+        assert engine._store is not None and len(engine._store) == 1
+        cache = engine._cache
+        assert cache is not None
+        real = cache.reserve
+
+        def reserve(length: int, slots: int) -> None:
+            if length > 3000:
+                raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+            real(length, slots)
+
+        monkeypatch.setattr(cache, "reserve", reserve)
+        with pytest.raises(RuntimeError, match=r"no memory left for this request's cache \(3044 tokens, 1 sequences.*smaller --max-batch"):
+            await collect(engine, SHORT, 3000)
+        assert len(engine._store) == 0
+        return await collect(engine, SHORT, 5)
+
+    assert asyncio.run(scenario()) == [alone(loaded, SHORT, 5)]
+    assert engine.stats() == {"running": 0, "queued": 0, "rows": 0}
