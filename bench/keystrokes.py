@@ -2,8 +2,9 @@
 the same final request sent alone, in one run (real `mathassist lsp` + model process).
 
 Prints how many storm requests were superseded (answered empty), the model's busy time for the
-storm over the lone request (goal: under 2x), and the time from the last keystroke to the
-suggestion beside the lone request's.
+storm over the lone request (goal: under 2x with the default debounce, at most 1.5x with none,
+where every keystroke reaches the model and only prefix reuse keeps the storm cheap), and the
+time from the last keystroke to the suggestion beside the lone request's.
 
     python -m bench.keystrokes [--gap-ms 50] [--debounce-ms 150]
 """
@@ -73,10 +74,11 @@ async def session(server: Server, gap: float, debounce_ms: int) -> dict[str, flo
         superseded = sum(1 for r in results[:-1] if r is None)
 
         alone_uri = "file:///bench/alone.tex"
-        client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(alone_uri, "latex", 1, text)))
+        alone_text = "% a document the model process has not seen: nothing of it is cached\n" + text
+        client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(alone_uri, "latex", 1, alone_text)))
         busy1 = server.metric("mathassist_engine_busy_seconds_total")
         t = time.perf_counter()
-        alone = await client.text_document_inline_completion_async(inline(alone_uri, *end(text)))
+        alone = await client.text_document_inline_completion_async(inline(alone_uri, *end(alone_text)))
         alone_latency = time.perf_counter() - t
         await asyncio.sleep(0.3)
         alone_busy = server.metric("mathassist_engine_busy_seconds_total") - busy1
@@ -99,7 +101,7 @@ def main() -> None:
             print(f"  superseded (answered empty): {r['superseded']:.0f} of {r['requests'] - 1}; "
                   f"generations cancelled in the model process: {r['model_cancelled']:.0f}")
             print(f"  model busy: storm {r['storm_busy'] * 1000:.1f} ms, lone request {r['alone_busy'] * 1000:.1f} ms, "
-                  f"ratio {r['storm_busy'] / max(r['alone_busy'], 1e-9):.2f}x (goal < 2x)")
+                  f"ratio {r['storm_busy'] / max(r['alone_busy'], 1e-9):.2f}x (goal {'<= 1.5x' if debounce == 0 else '< 2x'})")
             print(f"  last keystroke to suggestion: {r['storm_latency'] * 1000:.0f} ms; lone request: {r['alone_latency'] * 1000:.0f} ms")
 
 
