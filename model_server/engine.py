@@ -242,7 +242,11 @@ class Engine:
             dtype = next(model.parameters()).dtype
             use_packed_attention(model)
             slots = self.max_batch + STAGING
-            self._cache = SlotCache(model.config, min(2 * STAGING, slots), dtype, self.loaded.device, self.loaded.context_length,
+            # a GPU copies a growing cache in milliseconds and is short of memory: slots double as
+            # rows arrive; a CPU is the reverse (growing 8 slots of 4,096 positions stalls every
+            # stream for 0.4 s here): all slots from the start, only their length grows
+            first = slots if self.loaded.device == "cpu" else min(2 * STAGING, slots)
+            self._cache = SlotCache(model.config, first, dtype, self.loaded.device, self.loaded.context_length,
                                     max_slots=slots)
             self._store = PrefixStore(self.prefix_cache_mb * 2**20, self._cache.bytes_per_token)
             while True:
