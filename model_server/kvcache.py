@@ -67,9 +67,10 @@ class SlotCache:
         cap, n = min(cap, self.max_capacity), min(n, self.max_slots)
         if (cap, n) == (self.capacity, self.slots):
             return
-        grow = (0, 0, 0, cap - self.capacity, 0, 0, 0, n - self.slots)
         for i in range(self.layers):  # one layer at a time: the old and new copies of a layer, never of all
-            self.keys[i] = F.pad(self.keys[i], grow)
+            k = self.keys[i]  # (a retry after running out of memory finds some layers grown already)
+            grow = (0, 0, 0, cap - k.shape[2], 0, 0, 0, n - k.shape[0])
+            self.keys[i] = F.pad(k, grow)
             self.values[i] = F.pad(self.values[i], grow)
         self.capacity, self.slots = cap, n
 
