@@ -4,12 +4,12 @@
 row's cache per token) and was padded, concatenated and index-selected whenever a row joined or
 left. Here each layer holds one tensor `[slots, kv_heads, capacity, head_dim]`: the first slots
 stage prompts being prefilled, then row `i` of the running batch lives in the `i`-th slot after
-them, its token at position `p` in column `p`. A decode step writes
-each row's new key and value in place and attends over columns `[0, longest)` with a mask, so
-its cost is the attention itself. A row that leaves is replaced by the last row (one row's
-cache moves, the others stay put); a new request is prefilled, chunk by chunk, in a staging
-slot of its own, then moved into the batch. Capacity and slots grow by doubling (a copy,
-logarithmically rarely) up to the model's context and `--max-batch`, so memory follows use.
+them, its token at position `p` in column `p`. A decode step writes each row's new key and value
+in place and attends over columns `[0, longest)` with a mask, so its cost is the attention
+itself. A row that leaves is replaced by the last row (one row's cache moves, the others stay
+put); a new request is prefilled, chunk by chunk, in a staging slot of its own, then moved into
+the batch. Capacity and slots grow by doubling (a copy, logarithmically rarely) up to the
+model's context and `--max-batch`, so memory follows use.
 
 The model calls `update(key, value, layer)` from inside its attention, exactly as it calls a
 transformers cache; the engine says beforehand which slot and position each token of the packed
