@@ -99,6 +99,19 @@ def test_dropped_stream_is_cancelled_within_a_second(server: RunningServer) -> N
     server.wait_idle(timeout=1)
 
 
+def test_a_client_that_hangs_up_on_a_whole_answer_cancels_it(server: RunningServer) -> None:
+    """Not streamed: the client gives up waiting; the generation stops instead of running to 2,000 tokens."""
+    before = server.metric("mathassist_requests_cancelled_total")
+    body = {"model": server.model, "prompt": PROBLEM, "max_tokens": 2000, "temperature": 1.0, "ignore_eos": True, "seed": 5}
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(f"{server.url}/v1/completions", json=body, headers=server.headers, timeout=0.5)
+    dropped = time.monotonic()
+    while server.metric("mathassist_requests_cancelled_total") < before + 1:
+        assert time.monotonic() - dropped < 1.0, "the abandoned request was not cancelled within a second"
+        time.sleep(0.02)
+    server.wait_idle(timeout=1)
+
+
 BAD = [
     ({"temperature": -1}, "temperature"),
     ({"temperature": 2.5}, "temperature"),
