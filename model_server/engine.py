@@ -5,9 +5,10 @@ worker on temperature 0, checks no ranges or lengths, has no stop strings, and s
 concurrency (see the model-process issue). This loop is small and every rule is ours, and it
 does what vLLM and SGLang do for theirs:
 
-- **a preallocated cache** (`kvcache.SlotCache`): row `i` of the batch lives in slot `i`, each
-  decode step writes one column per row in place and attends under a mask, so a step costs its
-  attention and never a copy of the batch's cache; a row that leaves is replaced by the last one;
+- **a preallocated cache** (`kvcache.SlotCache`): each row of the batch lives in a slot of its
+  own, each decode step writes one column per row in place and attends under a mask, so a step
+  costs its attention and never a copy of the batch's cache; a row that leaves is replaced by the
+  last one;
 - **chunked prefill in packed steps** (`packed`): every step is one forward pass over one
   sequence of tokens, each running row's next token followed by pieces of new prompts (prefilled
   in staging slots; pieces sized to add three quarters of a decode step while rows decode, up
