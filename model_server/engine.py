@@ -48,11 +48,11 @@ from model_server.errors import PromptTooLong, QueueFull, RequestError
 from model_server.kvcache import PrefixStore, SlotCache, copy_prefix
 from model_server.loading import LoadedModel
 from model_server.metrics import Metrics
-from model_server.packed import use_packed_attention
+from model_server.packed import Piece, Plan, use_packed_attention
 from model_server.sampler import RowSampling, sample_rows
 from model_server.textstream import Detokenizer, StopText
 
-__all__ = ["Engine", "Event", "Request", "default_prefix_cache_mb"]
+__all__ = ["Engine", "Event", "Request", "default_prefix_cache_mb", "deliver"]
 
 log = logging.getLogger(__name__)
 
@@ -98,10 +98,6 @@ class Request:
         self._pending: dict[int, Event] = {}
         self._ready = asyncio.Event()
         self._open = params.samples
-
-    def deliver(self, events: list[Event]) -> None:
-        """Called from the engine thread."""
-        self._loop.call_soon_threadsafe(self._push, events)
 
     def fail(self, message: str) -> None:
         """Called from the engine thread; the reader sees what came before, then the error."""
@@ -327,8 +323,6 @@ class Engine:
         """
         import torch
 
-        from model_server.packed import Piece, Plan
-
         self._drop_cancelled_jobs()
         cache, device = self._cache, self.loaded.device
         assert cache is not None
@@ -397,13 +391,12 @@ class Engine:
             if job.buffers is not None:  # saved as it goes: no copy of the whole prompt when it finishes
                 cache.store(p.slot, job.buffers, p.start, p.start + p.length)
             job.done += p.length
-        done_jobs = [self._jobs[j] for j, _ in finishing]
         if n:
             self._advance(rows, logits[:n], 0)
         for k, (j, p) in enumerate(finishing):
             self._keep_prefix(self._jobs[j])
             self._join(p.slot, self._jobs[j].req, logits[n + k][None])
-        self._remove_jobs({self._jobs.index(job) for job in done_jobs})
+        self._remove_jobs({j for j, _ in finishing})
 
     def _remove_jobs(self, indexes: set[int]) -> None:
         """Drop staged jobs; the ones after them move down so staging stays contiguous."""
@@ -481,7 +474,7 @@ class Engine:
                 self.metrics.per_token.observe(gap)
         if done:  # retire first, so a client that sees its last event finds nothing in flight
             self._retire(done)
-        _deliver([(req, events) for req, events in per_request.values()])
+        deliver(list(per_request.values()))
 
     def _retire(self, slots: list[int], cancelled: bool = False) -> None:
         """Rows at `slots` leave; each gap is filled by the batch's last row (one row's cache moves)."""
@@ -529,8 +522,8 @@ class Engine:
             req.fail(message)
 
 
-def _deliver(batch: list[tuple[Request, list[Event]]]) -> None:
-    """Hand each request its events with one wake-up per event loop, not one per request."""
+def deliver(batch: list[tuple[Request, list[Event]]]) -> None:
+    """Hand each request its events (from the engine thread) with one wake-up per event loop, not one per request."""
     by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Request, list[Event]]]] = {}
     for req, events in batch:
         by_loop.setdefault(req._loop, []).append((req, events))

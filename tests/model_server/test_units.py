@@ -7,7 +7,7 @@ import asyncio
 import torch
 
 from mathcore.sampling import SamplingParams
-from model_server.engine import Event, Request
+from model_server.engine import Event, Request, deliver
 from model_server.kvcache import PrefixStore
 from model_server.sampler import RowSampling, sample_rows
 from model_server.textstream import Detokenizer, StopText
@@ -132,8 +132,8 @@ def test_a_reader_that_does_not_read_holds_one_merged_event_per_sample() -> None
     async def scenario() -> tuple[int, list[Event]]:
         req = Request([1, 2], SamplingParams(samples=2), asyncio.get_running_loop())
         for i in range(1000):  # the engine thread keeps delivering; nobody reads
-            req.deliver([Event(0, "a"), Event(1, "b", "length" if i == 999 else None)])
-        req.deliver([Event(0, "!", "stop")])
+            deliver([(req, [Event(0, "a"), Event(1, "b", "length" if i == 999 else None)])])
+        deliver([(req, [Event(0, "!", "stop")])])
         await asyncio.sleep(0)  # let the loop run the deliveries
         held = len(req._pending)
         return held, [ev async for ev in req.events()]
