@@ -8,7 +8,9 @@ beside `model.generate`'s (transformers' own loop, DynamicCache, greedy) on the 
 - aggregate tokens/s of 8 and of 32 concurrent streams;
 - time to first token of a 1,000- and a 3,500-token prompt, fresh and after a prompt sharing all
   but its last few tokens (the engine's prefix cache; `generate` has none);
-- peak GPU memory of each phase.
+- peak GPU memory of each phase;
+- the engine again with every decode step eager (`MATHASSIST_CUDA_GRAPHS=0`), to show what the
+  replayed CUDA graphs (`model_server.graphs`) bring.
 
 The engine runs in-process (no HTTP; `bench.overhead` measures that layer). The tokenizer is a
 word-level one with the model's 102,400-token vocabulary, so detokenisation costs what it costs.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import time
 from typing import Any
@@ -181,8 +184,11 @@ def main() -> None:
     m = Measure(device)
     lengths = {"1000": 1000, "3500": 3500}
     eng = run_engine(loaded, m, args.tokens, lengths, max_batch=32)
+    os.environ["MATHASSIST_CUDA_GRAPHS"] = "0"  # the same engine with every decode step eager
+    eager = run_engine(loaded, m, args.tokens, lengths, max_batch=32)
+    del os.environ["MATHASSIST_CUDA_GRAPHS"]
     gen = run_generate(loaded, m, args.tokens, lengths)
-    print(f"{'':34} {'engine':>10} {'generate':>10}")
+    print(f"{'':34} {'engine':>10} {'no graphs':>10} {'generate':>10}")
     for key, label, unit in (
         ("decode1", "single stream", "tok/s"), ("decode8", "8 streams, aggregate", "tok/s"),
         ("decode32", "32 streams, aggregate", "tok/s"),
@@ -192,7 +198,7 @@ def main() -> None:
         ("peak3500", "peak memory, 3,500-token prompts", "GiB"),
     ):
         scale = 1000 if unit == "ms" else 1
-        print(f"{label:34} {eng[key] * scale:10.1f} {gen[key] * scale:10.1f}  {unit}")
+        print(f"{label:34} {eng[key] * scale:10.1f} {eager[key] * scale:10.1f} {gen[key] * scale:10.1f}  {unit}")
     print(f"single stream goal on an H200: >= 250 tok/s (engine {eng['decode1']:.0f})")
 
 

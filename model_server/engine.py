@@ -45,6 +45,7 @@ from typing import Any
 
 from mathcore.sampling import SamplingParams
 from model_server.errors import PromptTooLong, QueueFull, RequestError
+from model_server.graphs import DecodeGraphs, graphs_enabled
 from model_server.kvcache import PrefixStore, SlotCache, copy_prefix
 from model_server.loading import LoadedModel
 from model_server.metrics import Metrics
@@ -171,6 +172,7 @@ class Engine:
         self._jobs: list[_Prefill] = []  # job j is prefilled in cache slot j
         self._running: set[str] = set()
         self._cache: SlotCache | None = None
+        self._graphs: DecodeGraphs | None = None  # CUDA only: replayed decode steps
         self._store: PrefixStore | None = None
         self._chunk = MIN_CHUNK  # prefill chunk while others decode; adapts to the decode step's time
         self._decode_s = 0.0  # moving average of a decode step's time
@@ -246,6 +248,8 @@ class Engine:
             self._cache = SlotCache(model.config, first, dtype, self.loaded.device, self.loaded.context_length,
                                     max_slots=slots)
             self._store = PrefixStore(self.prefix_cache_mb * 2**20, self._cache.bytes_per_token)
+            if graphs_enabled(self.loaded.device):
+                self._graphs = DecodeGraphs(model, self._cache, STAGING)
             while True:
                 with self._wake:
                     while not self._stopping and not self._pending and not self._rows and not self._jobs:
@@ -349,23 +353,27 @@ class Engine:
             positions += range(start, end)
         finishing = [(j, p) for j, p in enumerate(pieces) if self._jobs[j].done + p.length == len(self._jobs[j].req.prompt_ids)]
         keep = list(range(n)) + [p.offset + p.length - 1 for _, p in finishing]
-        kv_length = max((r.position for r in rows), default=0) + 1
-        pos_t = torch.tensor(positions, device=device)
-        row_mask = (torch.arange(kv_length, device=device)[None, :] <= pos_t[:n, None])[:, None, None, :] if n else None
-        plan = Plan(STAGING, n, kv_length, row_mask, tuple(pieces))
         t0 = time.monotonic()
+        # a decode-only step on CUDA replays a captured graph (`graphs`); anything else runs eagerly
+        logits = self._graphs.step(tokens, positions) if self._graphs is not None and n and not pieces else None
         try:
-            cache.plan(torch.tensor(slots, device=device), pos_t)
-            out = self.loaded.model(
-                input_ids=torch.tensor([tokens], device=device),
-                position_ids=pos_t[None],
-                attention_mask=row_mask if row_mask is not None else torch.ones(1, 1, 1, 1, dtype=torch.bool, device=device),
-                cache=cache,
-                use_cache=True,
-                logits_to_keep=torch.tensor(keep, dtype=torch.long, device=device),
-                mathassist_plan=plan,
-            )
-            logits = out.logits[0].float()
+            if logits is None:
+                kv_length = max((r.position for r in rows), default=0) + 1
+                pos_t = torch.tensor(positions, device=device)
+                row_mask = (torch.arange(kv_length, device=device)[None, :] <= pos_t[:n, None])[:, None, None, :] if n else None
+                plan = Plan(STAGING, n, kv_length, row_mask, tuple(pieces))
+                cache.plan(torch.tensor(slots, device=device), pos_t)
+                out = self.loaded.model(
+                    input_ids=torch.tensor([tokens], device=device),
+                    position_ids=pos_t[None],
+                    attention_mask=row_mask if row_mask is not None else torch.ones(1, 1, 1, 1, dtype=torch.bool, device=device),
+                    cache=cache,
+                    use_cache=True,
+                    logits_to_keep=torch.tensor(keep, dtype=torch.long, device=device),
+                    mathassist_plan=plan,
+                )
+                logits = out.logits[0]
+            logits = logits.float()
         except Exception as exc:
             if not pieces:
                 raise  # a failed decode step fails the batch (the loop reports it)

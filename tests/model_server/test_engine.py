@@ -128,3 +128,28 @@ def test_a_request_the_device_has_no_memory_for_fails_alone(engine: Engine, load
 
     assert asyncio.run(scenario()) == [alone(loaded, SHORT, 5)]
     assert engine.stats() == {"running": 0, "queued": 0, "rows": 0}
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a CUDA GPU (run on a lent GPU machine)")
+def test_on_cuda_replayed_decode_steps_give_the_tokens_of_generate_alone() -> None:
+    """Decode steps replayed from CUDA graphs (rows padded to a power of two, columns to a bucket)
+    give each prompt the greedy tokens `model.generate` gives it alone."""
+    cuda = load_model("embedded", device="cuda", dtype="float32")
+    engine = Engine(cuda, max_batch=8, max_queue=16)
+    engine.start()
+    try:
+        cases = ((SHORT, 30), (OTHER, 90), (SHORT + "x^2", 60), (LONG, 40), (OTHER, 300))
+
+        async def scenario() -> list[list[list[int]]]:
+            return await asyncio.gather(*(collect(engine, t, n) for t, n in cases))
+
+        results = asyncio.run(scenario())
+        graphs = engine._graphs
+        assert graphs is not None and graphs.enabled and graphs._graphs, "no decode step was replayed"
+    finally:
+        engine.stop()
+    for (text, n), got in zip(cases, results, strict=True):
+        ids = cuda.tokenizer(text, return_tensors="pt")["input_ids"].to("cuda")
+        with torch.inference_mode():
+            out = cuda.model.generate(ids, max_new_tokens=n, do_sample=False)[0, ids.shape[1] :].tolist()
+        assert got == [until_eos(tuple(out), engine.eos_id)], text[:40]
