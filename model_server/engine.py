@@ -49,7 +49,7 @@ from model_server.graphs import DecodeGraphs, graphs_enabled
 from model_server.kvcache import PrefixStore, SlotCache, copy_prefix
 from model_server.loading import LoadedModel
 from model_server.metrics import Metrics
-from model_server.packed import Piece, Plan, use_packed_attention
+from model_server.packed import Piece, Plan, decode_mask, use_packed_attention
 from model_server.sampler import RowSampling, sample_rows
 from model_server.textstream import Detokenizer, StopText
 
@@ -360,7 +360,7 @@ class Engine:
             if logits is None:
                 kv_length = max((r.position for r in rows), default=0) + 1
                 pos_t = torch.tensor(positions, device=device)
-                row_mask = (torch.arange(kv_length, device=device)[None, :] <= pos_t[:n, None])[:, None, None, :] if n else None
+                row_mask = decode_mask(pos_t[:n], kv_length) if n else None
                 plan = Plan(STAGING, n, kv_length, row_mask, tuple(pieces))
                 cache.plan(torch.tensor(slots, device=device), pos_t)
                 out = self.loaded.model(

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from model_server.kvcache import SlotCache
-from model_server.packed import Plan
+from model_server.packed import Plan, decode_mask
 
 __all__ = ["DecodeGraphs", "graphs_enabled"]
 
@@ -92,7 +92,7 @@ class DecodeGraphs:
         g.ids.copy_(torch.tensor([tokens + [0] * pad], device=device))
         pos = torch.tensor(positions + [0] * pad, device=device)
         g.positions.copy_(pos)
-        g.mask.copy_((torch.arange(columns, device=device)[None, :] <= pos[:, None])[:, None, None, :])
+        g.mask.copy_(decode_mask(pos, columns))
 
     def step(self, tokens: list[int], positions: list[int]) -> Any | None:
         """Logits `[rows, vocab]` of one decode step of these rows (slots first_slot...), or None if

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ATTENTION", "Piece", "Plan", "use_packed_attention"]
+__all__ = ["ATTENTION", "Piece", "Plan", "decode_mask", "use_packed_attention"]
 
 ATTENTION = "mathassist_packed"
 
@@ -44,6 +44,13 @@ class Plan:
     kv_length: int  # columns the decode rows attend to
     row_mask: Any  # [rows, 1, 1, kv_length] bool
     pieces: tuple[Piece, ...]
+
+
+def decode_mask(positions: Any, columns: int) -> Any:
+    """`[rows, 1, 1, columns]`: each decode row (its token at `positions[row]`) attends to columns up to its own."""
+    import torch
+
+    return (torch.arange(columns, device=positions.device)[None, :] <= positions[:, None])[:, None, None, :]
 
 
 def packed_attention(module: Any, query: Any, key: Any, value: Any, attention_mask: Any, scaling: float | None = None,
