@@ -1,9 +1,11 @@
 """Getting suggestions from the model: the part every feature shares.
 
 - `next_step`: the one-line continuation at the cursor (inline completion and its fallback).
-  Automatic triggers wait `debounceMs` first; a newer request for the same document supersedes
-  the one in flight, whose generation is then cancelled in the model process (the stream's
-  connection closes). Answers are cached by (document, version, position).
+  Typing along the shown suggestion gets the rest of it without asking the model, and a request
+  whose keystrokes agree with the generation in flight waits for that one (`following`).
+  Otherwise automatic triggers wait `debounceMs` first, and a newer request for the same
+  document supersedes the one in flight, whose generation is then cancelled in the model process
+  (the stream's connection closes). Answers are cached by (document, version, position).
 - `proof_steps`: several candidates for the next proof step, sampled in one request (n),
   de-duplicated, ranked by the model's mean token log-probability.
 
@@ -21,7 +23,7 @@ import asyncio
 import collections
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -29,6 +31,7 @@ from lsprotocol import types
 from pygls.workspace import TextDocument
 
 from checker import check_suggestions, verdict_of
+from lsp_server.following import Anchor, Generation, rest_of
 from mathcore.context import MathContext, extract_context, language_of
 from mathcore.postprocess import FILTERS, Filter, drop_empty, postprocess, strip_trailing_space
 from mathcore.prompts import Prompt, continuation_prompt
@@ -43,6 +46,8 @@ __all__ = ["RESAMPLE", "RESAMPLE_TEMPERATURE", "ProofStep", "Suggester", "cursor
 
 log = logging.getLogger(__name__)
 CACHE_SIZE = 128
+SHOWN_DOCUMENTS = 32  # documents whose last suggestion is kept for typing along it
+ORPHAN_GRACE_S = 0.1  # a generation whose request was cancelled waits this long for the next keystroke's request
 RESAMPLE = 4  # candidates sampled when the greedy suggestion is refuted (one request)
 RESAMPLE_TEMPERATURE = 0.7
 PROOF_STEP_FILTERS = (strip_trailing_space, drop_empty)  # a step is a sentence: no math-line trimming
@@ -74,11 +79,14 @@ def cursor_index(doc: TextDocument, line: int, character: int) -> int:
 
 
 class Suggester:
-    """Per-server state for suggestions: the in-flight task per document and a small cache."""
+    """Per-server state for suggestions: the generation per document, the suggestion last shown
+    in each (typed along, `following`), and a small cache of answers."""
 
     def __init__(self, server: MathServer) -> None:
         self.server = server
-        self._inflight: dict[str, asyncio.Task[str | None]] = {}
+        self._inflight: dict[str, Generation] = {}
+        self._asked: dict[str, int] = {}  # requests per document so far: only the newest is answered
+        self._shown: collections.OrderedDict[str, tuple[Anchor, str]] = collections.OrderedDict()
         self._cache: collections.OrderedDict[tuple[str, int | None, int, int], str | None] = collections.OrderedDict()
 
     def context(self, uri: str, line: int, character: int) -> MathContext | None:
@@ -96,49 +104,109 @@ class Suggester:
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        previous = self._inflight.pop(uri, None)
-        if previous is not None:
-            previous.cancel()
-        task = asyncio.ensure_future(self._generate(uri, line, character, explicit))
-        self._inflight[uri] = task
-        try:
-            text = await task
-        except asyncio.CancelledError:
-            task.cancel()
-            current = asyncio.current_task()
-            if current is not None and current.cancelling():
-                raise  # $/cancelRequest for this very request: let pygls answer it
+        source, language, offset = self._document_at(uri, line, character)
+        if not self.server.settings.enabled_for(language):
+            return None
+        here = Anchor(source[:offset], source[offset:])
+        asked = self._asked[uri] = self._asked.get(uri, 0) + 1
+        text = await self._suggestion_at(uri, here, language, explicit, lambda: self._asked[uri] == asked)
+        if self._asked[uri] != asked:
             return None  # superseded by a newer request
-        finally:
-            if self._inflight.get(uri) is task:
-                del self._inflight[uri]
         self._cache[key] = text
         while len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
         return text
 
-    async def _generate(self, uri: str, line: int, character: int, explicit: bool) -> str | None:
+    async def _suggestion_at(self, uri: str, here: Anchor, language: str, explicit: bool, newest: Callable[[], bool]) -> str | None:
+        """The rest of the shown suggestion if the user is typing along it; else the generation in
+        flight if it agrees with what was typed since it started; else a new generation."""
+        shown = self._shown.get(uri)
+        if shown is not None and (typed := shown[0].typed_to(here)) is not None and (rest := rest_of(shown[1], typed)) is not None:
+            return rest
+        gen = self._inflight.get(uri)
+        if gen is not None and not gen.followable_from(here):
+            self._drop(uri, gen)
+            gen = None
+        if gen is None:
+            gen = self._start(uri, here, language, explicit)
+        text = await self._wait(uri, gen)
+        if gen.anchor is here or not newest():
+            return text
+        typed = gen.anchor.typed_to(here)
+        if text is not None and typed is not None and (rest := rest_of(text, typed)) is not None:
+            return rest
+        # it went another way than the user typed: ask for this position
+        return await self._wait(uri, self._start(uri, here, language, explicit))
+
+    def _start(self, uri: str, here: Anchor, language: str, explicit: bool) -> Generation:
+        gen = Generation(here)
+        gen.task = asyncio.ensure_future(self._run(gen, uri, language, explicit))
+        self._inflight[uri] = gen
+        return gen
+
+    def _drop(self, uri: str, gen: Generation) -> None:
+        """Cancel a generation (its model request with it) unless it has finished."""
+        if gen.task is not None:
+            gen.task.cancel()
+        if self._inflight.get(uri) is gen:
+            del self._inflight[uri]
+
+    async def _wait(self, uri: str, gen: Generation) -> str | None:
+        """The generation's suggestion; None if a newer keystroke cancelled it. A request cancelled
+        by its client ($/cancelRequest) leaves the generation running a moment, for the request
+        the editor sends after the next keystroke to follow; if none does, it is cancelled."""
+        assert gen.task is not None
+        gen.waiters += 1
+        try:
+            return await asyncio.shield(gen.task)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # $/cancelRequest for this very request: let pygls answer it
+            return None
+        finally:
+            gen.waiters -= 1
+            if not gen.waiters and not gen.task.done():
+                asyncio.get_running_loop().call_later(ORPHAN_GRACE_S, lambda: None if gen.waiters else self._drop(uri, gen))
+
+    async def _run(self, gen: Generation, uri: str, language: str, explicit: bool) -> str | None:
+        try:
+            text = await self._generate(gen, language, explicit)
+        finally:
+            if self._inflight.get(uri) is gen:
+                del self._inflight[uri]
+        if text:
+            self._shown[uri] = (gen.anchor, text)
+            self._shown.move_to_end(uri)
+            while len(self._shown) > SHOWN_DOCUMENTS:
+                self._shown.popitem(last=False)
+        return text
+
+    async def _generate(self, gen: Generation, language: str, explicit: bool) -> str | None:
+        """The checked suggestion at the generation's anchor (the document as it was asked, not as
+        it is after the debounce or the model)."""
         settings = self.server.settings
         if not explicit and settings.debounce_ms:
             await asyncio.sleep(settings.debounce_ms / 1000)
-        ctx = self.context(uri, line, character)
-        if ctx is None or not ctx.prefix.strip():
+        doc, offset = gen.anchor.before + gen.anchor.after, len(gen.anchor.before)
+        line = gen.anchor.before.count("\n")
+        ctx = extract_context(doc, line, offset - (gen.anchor.before.rfind("\n") + 1), language)
+        if not ctx.prefix.strip():
             return None
         prompt = continuation_prompt(ctx.prefix, ctx.definitions, ctx.environment)
         params = settings.inline.replace(stop=list(prompt.stop), samples=1)
         client = await self.server.gateway.client()
-        raw = ""
+        gen.asking = True
         try:
             async with client.stream(prompt.text, params) as deltas:
                 async for d in deltas:
-                    raw += d.text
+                    gen.raw += d.text
         except ServerUnavailable as exc:
             self.server.gateway.lost(exc)
             raise
-        text = postprocess(raw, ctx)
+        text = postprocess(gen.raw, ctx)
         if not text or settings.verify != "filter":
             return text
-        doc, language, offset = self._document_at(uri, line, character)
         [results] = await asyncio.to_thread(check_suggestions, doc, language, offset, [text])
         unknown_names = new_variables(doc[:offset], text, language)
         if verdict_of(results) != "wrong" and not unknown_names:

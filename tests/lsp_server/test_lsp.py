@@ -80,6 +80,66 @@ async def test_completion_fallback_gives_the_same_text(lsp: LanguageClient) -> N
     assert items[0].text_edit.range == types.Range(start=pos, end=pos)
 
 
+def inserted(lsp: LanguageClient, uri: str, pos: types.Position, text: str, version: int) -> types.Position:
+    """Type `text` (one line) at `pos`, as an editor reports it; the cursor after it."""
+    lsp.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+        content_changes=[types.TextDocumentContentChangePartial(range=types.Range(start=pos, end=pos), text=text)]))
+    return types.Position(line=pos.line, character=pos.character + len(text))
+
+
+def suggestion(result: types.InlineCompletionList | list[types.InlineCompletionItem] | None) -> str | None:
+    if result is None:
+        return None
+    items = result.items if isinstance(result, types.InlineCompletionList) else result
+    text = items[0].insert_text
+    return text if isinstance(text, str) else text.value
+
+
+def model_requests(server: RunningServer) -> float:
+    return sum(server.metric(f"mathassist_requests_{k}_total") for k in ("finished", "cancelled", "failed"))
+
+
+async def test_typing_along_a_suggestion_keeps_the_rest_without_asking_the_model(lsp: LanguageClient, server: RunningServer) -> None:
+    uri = "file:///work/along.tex"
+    open_doc(lsp, uri, DOC_TEX, "latex")
+    pos = end_of(ALIGN)
+    shown = suggestion(await lsp.text_document_inline_completion_async(inline_params(uri, pos, invoked=False)))
+    assert shown is not None and len(shown) > 4, shown
+    server.wait_idle()
+    asked = model_requests(server)
+    cursor = inserted(lsp, uri, pos, shown[:3], version=2)
+    assert suggestion(await lsp.text_document_inline_completion_async(inline_params(uri, cursor, invoked=False))) == shown[3:]
+    assert model_requests(server) == asked  # answered from the shown suggestion
+
+    cursor = inserted(lsp, uri, cursor, "9", version=3)  # away from it: the model is asked again
+    await lsp.text_document_inline_completion_async(inline_params(uri, cursor, invoked=False))
+    server.wait_idle()
+    assert model_requests(server) > asked
+
+
+async def test_a_keystroke_that_agrees_with_the_generation_in_flight_waits_for_it(lsp: LanguageClient, server: RunningServer) -> None:
+    open_doc(lsp, "file:///work/reference.tex", DOC_TEX, "latex")  # the same text: what the generation will suggest
+    expected = suggestion(await lsp.text_document_inline_completion_async(inline_params("file:///work/reference.tex", end_of(ALIGN))))
+    assert expected is not None and len(expected) > 4, expected
+    uri = "file:///work/follow.tex"
+    open_doc(lsp, uri, DOC_TEX, "latex")
+    server.wait_idle()
+    asked, prefilled = model_requests(server), server.metric("mathassist_prompt_tokens_total")
+    pos = end_of(ALIGN)
+    first = asyncio.ensure_future(lsp.text_document_inline_completion_async(inline_params(uri, pos, invoked=False)))
+    deadline = time.monotonic() + 20
+    while server.metric("mathassist_prompt_tokens_total") == prefilled:  # the generation has begun
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.005)
+    cursor = inserted(lsp, uri, pos, expected[:2], version=2)
+    second = await lsp.text_document_inline_completion_async(inline_params(uri, cursor, invoked=False))
+    assert await first is None  # superseded by the keystroke
+    assert suggestion(second) == expected[2:]
+    server.wait_idle()
+    assert model_requests(server) == asked + 1  # one generation served both
+
+
 async def test_proof_code_action_offers_distinct_steps(lsp: LanguageClient) -> None:
     uri = "file:///work/proof.tex"
     text = PROOF + "\n\\end{proof}\n"
