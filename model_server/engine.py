@@ -160,8 +160,13 @@ class _Prefill:
 class Engine:
     """Owns the model; `submit` from the event loop, everything else runs on the engine thread."""
 
-    def __init__(self, loaded: LoadedModel, max_batch: int = 16, max_queue: int = 64, prefix_cache_mb: int | None = None) -> None:
+    def __init__(self, loaded: LoadedModel, max_batch: int = 16, max_queue: int = 64, prefix_cache_mb: int | None = None,
+                 cache_follows_use: bool | None = None) -> None:
         self.loaded = loaded
+        # a GPU copies a resized cache in milliseconds and is short of memory: slots follow the rows
+        # in use; a CPU is the reverse (growing 8 slots of 4,096 positions stalls every stream for
+        # 0.4 s here): all slots from the start, only their length grows
+        self.cache_follows_use = loaded.device != "cpu" if cache_follows_use is None else cache_follows_use
         self.max_batch = max_batch
         self.max_queue = max_queue
         self.prefix_cache_mb = prefix_cache_mb if prefix_cache_mb is not None else default_prefix_cache_mb(loaded.device)
@@ -241,12 +246,9 @@ class Engine:
             dtype = next(model.parameters()).dtype
             use_packed_attention(model)
             slots = self.max_batch + STAGING
-            # a GPU copies a growing cache in milliseconds and is short of memory: slots double as
-            # rows arrive; a CPU is the reverse (growing 8 slots of 4,096 positions stalls every
-            # stream for 0.4 s here): all slots from the start, only their length grows
-            first = slots if self.loaded.device == "cpu" else min(2 * STAGING, slots)
+            first = min(2 * STAGING, slots) if self.cache_follows_use else slots
             self._cache = SlotCache(model.config, first, dtype, self.loaded.device, self.loaded.context_length,
-                                    max_slots=slots)
+                                    max_slots=slots, fit=self.cache_follows_use)
             self._store = PrefixStore(self.prefix_cache_mb * 2**20, self._cache.bytes_per_token)
             if graphs_enabled(self.loaded.device):
                 self._graphs = DecodeGraphs(model, self._cache, STAGING)
@@ -278,7 +280,9 @@ class Engine:
                     continue
                 self._running.add(req.id)
             n, slot = len(req.prompt_ids), len(self._jobs)
-            if not self._make_room(req, n + req.params.max_new_tokens, STAGING + len(self._rows) + waiting + req.params.samples):
+            # every request's room, not only this one's: a cache that fits its use may shrink one way as it grows the other
+            length = max(len(x.prompt_ids) + x.params.max_new_tokens for x in (req, *(r.req for r in self._rows), *(j.req for j in self._jobs)))
+            if not self._make_room(req, length, STAGING + len(self._rows) + waiting + req.params.samples):
                 continue
             key, shared = self._store.lookup(req.prompt_ids)
             shared = max(0, min(shared, n - 1))  # the last prompt token is always computed: its logits start the answer
@@ -312,7 +316,8 @@ class Engine:
                 if attempt == 0:
                     self._store.clear()
                     torch.cuda.empty_cache()
-        self._fail_requests([req], f"the {self.loaded.device} has no memory left for this request's cache ({length} tokens, "
+        own = len(req.prompt_ids) + req.params.max_new_tokens
+        self._fail_requests([req], f"the {self.loaded.device} has no memory left for this request's cache ({own} tokens, "
                                    f"{slots - STAGING} sequences in the batch); ask for fewer tokens or samples, or restart "
                                    "the model process with a smaller --max-batch")
         return False

@@ -130,6 +130,34 @@ def test_a_request_the_device_has_no_memory_for_fails_alone(engine: Engine, load
     assert engine.stats() == {"running": 0, "queued": 0, "rows": 0}
 
 
+def test_a_cache_that_follows_use_resizes_under_running_rows_without_changing_them(loaded: LoadedModel) -> None:
+    """As on a GPU: slots grow with a burst of rows; a long prompt that arrives while one row still
+    runs grows the positions and gives back the slots nobody uses, and every row's tokens are those
+    of `generate` alone."""
+    engine = Engine(loaded, max_batch=8, max_queue=16, cache_follows_use=True)
+    engine.start()
+
+    async def scenario() -> tuple[list[list[list[int]]], tuple[int, int], tuple[int, int]]:
+        running = asyncio.ensure_future(collect(engine, OTHER, 120))
+        burst = await asyncio.gather(*(collect(engine, SHORT + "x" * i, 6) for i in range(5)))
+        assert not running.done()
+        cache = engine._cache
+        assert cache is not None
+        before = (cache.slots, cache.capacity)
+        long = await collect(engine, LONG, 12)
+        assert not running.done()
+        after = (cache.slots, cache.capacity)
+        return [*burst, await running, long], before, after
+
+    try:
+        results, before, after = asyncio.run(scenario())
+    finally:
+        engine.stop()
+    assert before == (12, 256) and after[0] == 8 and after[1] >= len(loaded.tokenizer(LONG)["input_ids"]) + 12
+    expected = [alone(loaded, SHORT + "x" * i, 6) for i in range(5)] + [alone(loaded, OTHER, 120), alone(loaded, LONG, 12)]
+    assert results == [[e] for e in expected]
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a CUDA GPU (run on a lent GPU machine)")
 def test_on_cuda_replayed_decode_steps_give_the_tokens_of_generate_alone() -> None:
     """Decode steps replayed from CUDA graphs (rows padded to a power of two, columns to a bucket)

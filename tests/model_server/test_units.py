@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import types
 
 import torch
 
 from mathcore.sampling import SamplingParams
 from model_server.engine import Event, Request, deliver
-from model_server.kvcache import PrefixStore
+from model_server.kvcache import PrefixStore, SlotCache
 from model_server.sampler import RowSampling, sample_rows
 from model_server.textstream import Detokenizer, StopText
 
@@ -126,6 +127,25 @@ def test_prefix_store_finds_the_longest_shared_prefix_and_stays_within_its_bytes
     assert store.used == used - 128 * 4 and store.lookup([9] * 70) == (None, 0)
     store.add([9] * 70, buffers)
     assert store.lookup([9] * 70)[1] == 70
+
+
+def test_a_cache_that_fits_its_use_gives_back_slots_while_it_grows_longer() -> None:
+    """After a burst of rows, one long prompt grows the slots still in use, not every slot (on a
+    7B model on a GPU: 69 GiB for 36 slots of 4,096 positions); what the slots held is kept."""
+    config = types.SimpleNamespace(num_key_value_heads=2, num_attention_heads=4, hidden_size=32, num_hidden_layers=2)
+    kept = SlotCache(config, 8, torch.float32, "cpu", max_capacity=8192, max_slots=36)
+    fitted = SlotCache(config, 8, torch.float32, "cpu", max_capacity=8192, max_slots=36, fit=True)
+    for cache in (kept, fitted):
+        cache.reserve(200, 36)  # 32 streams
+        for layer in cache.keys:
+            layer[:6, :, :200] = torch.arange(6 * 200, dtype=torch.float32).reshape(6, 1, 200, 1)
+        cache.reserve(3600, 6)  # then one long prompt beside a row still running
+        assert cache.capacity == 4096
+        assert all(torch.equal(k[:6, 0, :200, 0], torch.arange(6 * 200, dtype=torch.float32).reshape(6, 200)) for k in cache.keys)
+    assert (kept.slots, fitted.slots) == (36, 8)
+    assert fitted.keys[0].shape == (8, 2, 4096, 8)
+    fitted.reserve(100, 4)  # it fits: no copy just to shrink
+    assert (fitted.slots, fitted.capacity) == (8, 4096)
 
 
 def test_a_reader_that_does_not_read_holds_one_merged_event_per_sample() -> None:
