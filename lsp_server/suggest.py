@@ -120,10 +120,12 @@ class Suggester:
     async def _suggestion_at(self, uri: str, here: Anchor, language: str, explicit: bool, newest: Callable[[], bool]) -> str | None:
         """The rest of the shown suggestion if the user is typing along it; else the generation in
         flight if it agrees with what was typed since it started; else a new generation."""
+        gen = self._inflight.get(uri)
         shown = self._shown.get(uri)
         if shown is not None and (typed := shown[0].typed_to(here)) is not None and (rest := rest_of(shown[1], typed)) is not None:
+            if gen is not None:
+                self._drop(uri, gen)  # asked where the user no longer is
             return rest
-        gen = self._inflight.get(uri)
         if gen is not None and not gen.followable_from(here):
             self._drop(uri, gen)
             gen = None
