@@ -6,14 +6,18 @@ themselves (not only the final answers) against plain integer arithmetic.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import random
 import re
 
 import pytest
 import sympy as sp
 
-from training.corpus import documents, instruct_document
-from training.families import FAMILIES, column_steps, place_values, reduce_steps, signed_steps
+from checker import answers_equal
+from training.corpus import decline_document, documents, instruct_document
+from training.families import FAMILIES, column_steps, place_values, reduce_steps, signed_steps, times_steps
+from training.phrasing import DECLINE, TEMPLATES, out_of_scope, phrase
 
 
 @pytest.mark.parametrize("name", list(FAMILIES))
@@ -100,7 +104,7 @@ def test_the_mixture_weights_shift_the_families() -> None:
     def share(weights: dict[str, float] | None) -> float:
         stream = documents(3, weights)
         docs = [next(stream) for _ in range(2000)]
-        return sum("Solve for $x$" in d for d in docs) / len(docs)
+        return sum("We want to isolate" in d for d in docs) / len(docs)
 
     assert share({"linear": 4.0}) > 2 * share(None)
 
@@ -114,3 +118,72 @@ def test_the_shipped_tokenizer_splits_digits_one_by_one() -> None:
     pieces = [tok.decode([i]) for i in ids]
     assert all(len(p.strip()) <= 1 or not any(ch.isdigit() for ch in p) for p in pieces)
     assert "".join(pieces) == instruct_document(w)
+
+
+@pytest.mark.parametrize("name", list(FAMILIES))
+def test_every_program_prints_what_the_corpus_says_it_prints(name: str) -> None:
+    """The tool-format documents show a program's output: it must be that program's real output."""
+    rng = random.Random(5)
+    for _ in range(40):
+        w = FAMILIES[name](rng)
+        assert w.program is not None
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(w.program.code, {})  # our own generated program, not model text
+        assert out.getvalue().strip() == w.program.output
+        assert answers_equal(w.program.answer, w.answer)
+
+
+def test_multi_operation_arithmetic_is_right_and_written_in_the_order_of_operations() -> None:
+    rng = random.Random(2)
+    for _ in range(200):
+        w = FAMILIES["multi"](rng)
+        python = w.math.replace("\\times", "*")
+        assert eval(python) == int(w.answer)  # our own generated integer expression
+        assert w.steps[-1] == f"So ${w.math} = {w.answer}$."
+    steps, value = times_steps(347, 12)
+    assert value == 4164 and steps[0] == "$347 \\times 12 = 347 \\times 10 + 347 \\times 2$." and steps[-1].endswith("= 4164$.")
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    """A template as a regular expression: its words in order, anything where a field goes."""
+    parts = [p.strip() for p in re.split(r"\{\w+\}", template)]
+    parts[-1] = parts[-1].rstrip(".")  # people drop the full stop
+    return re.compile(".+?".join(re.escape(p) for p in parts if p), re.I)
+
+
+def test_held_out_phrasings_never_reach_the_training_corpus() -> None:
+    """The evaluation's phrasings are unseen: no training question matches a held-out template."""
+    held_out = {kind: [_pattern(t) for t in pair[1]] for kind, pair in TEMPLATES.items()}
+    for kind, (train, test) in TEMPLATES.items():
+        assert not set(train) & set(test), kind
+    stream = documents(4)
+    questions = [d.split("\n", 1)[0] for d in (next(stream) for _ in range(4000)) if d.startswith("User: ")]
+    assert len(questions) > 2000
+    for q in questions:
+        for kind, patterns in held_out.items():
+            assert not any(p.search(q) for p in patterns), (kind, q)
+    rng = random.Random(1)  # and the held-out half is really used by the evaluation
+    w = FAMILIES["linear"](rng)
+    assert any(any(p.search(phrase(w, rng, "held_out")) for p in held_out["linear"]) for _ in range(20))
+
+
+def test_phrasings_vary_the_surface_and_keep_the_mathematics() -> None:
+    rng = random.Random(3)
+    w = FAMILIES["multi"](rng)
+    asked = {phrase(w, rng) for _ in range(300)}
+    assert len(asked) > 100
+    assert any("$" not in q for q in asked) and any("\\cdot" in q for q in asked) and any("*" in q for q in asked)
+    for q in asked:  # the numbers are all there, in order
+        assert re.findall(r"\d+", q) == re.findall(r"\d+", w.math)
+
+
+def test_out_of_scope_questions_are_declined_without_an_answer() -> None:
+    from mathcore.answers import extract_answer
+
+    rng = random.Random(6)
+    doc = decline_document(rng)
+    assert doc.endswith(DECLINE) and extract_answer(doc.split("Assistant:", 1)[1]) is None
+    train = {out_of_scope(rng, "train") for _ in range(300)}
+    test = {out_of_scope(rng, "held_out") for _ in range(300)}
+    assert len(train) > 150 and len(test) > 50 and not train & test
