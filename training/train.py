@@ -1,8 +1,17 @@
 """Train the embedded model: tokenizer, then a small LlamaForCausalLM, saved as a hub checkpoint.
 
-One reproducible command (fixed seeds, CPU):
+From scratch (fixed seeds, CPU):
 
     python -m training.train --out model_server/embedded --minutes 55
+
+or in legs, each resuming from the weights the previous one saved (the second edition):
+
+    python -m training.train --resume model_server/embedded --out training/legs/embedded-leg1 --minutes 90
+
+A leg saves its weights (half precision unless `--dtype float32`) every `--checkpoint-minutes`
+and at its end, with `training.json` holding the whole chain of legs that led to them (command,
+steps, minutes, loss; `training.evaluate --record` adds the evaluation), so a leg cut short by a
+session's end still leaves weights the next leg resumes from, and the chain reproduces the model.
 
 The output directory has exactly the layout of a DeepSeekMath checkpoint (config.json with
 LlamaForCausalLM, model.safetensors, tokenizer.json, tokenizer_config.json,
@@ -27,7 +36,9 @@ import argparse
 import itertools
 import json
 import math
+import shlex
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -122,35 +133,90 @@ def _config(args: argparse.Namespace, tokenizer: Any) -> Any:
     )
 
 
-def train(args: argparse.Namespace) -> None:
-    """Train within the wall-clock budget and save a Hugging Face checkpoint."""
+def chain_of(resume: str | None) -> list[dict[str, Any]]:
+    """The legs that made the checkpoint at `resume`: its `training.json` chain, or its one
+    from-scratch run (the first edition's file predates legs) as leg 0."""
+    if not resume:
+        return []
+    path = Path(resume) / "training.json"
+    if not path.exists():
+        return []
+    record = json.loads(path.read_text())
+    if "legs" in record:
+        return list(record["legs"])
+    return [{"leg": 0, "from_scratch": True, "command": None, **record}]
+
+
+def save(model: Any, tokenizer: Any, out: Path, dtype: str, legs: list[dict[str, Any]]) -> None:
+    """Weights (in `dtype`), generation config and the chain of legs, written to `out`.
+
+    Written to a temporary folder and renamed into place, so a checkpoint is never half written.
+    """
     import torch
-    from transformers import GenerationConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from transformers import GenerationConfig
+
+    tmp = out.with_name(out.name + ".saving")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    state = {k: v.detach().to(getattr(torch, dtype)).contiguous() for k, v in model.state_dict().items()}
+    model.save_pretrained(tmp, state_dict=state, safe_serialization=True)
+    config = json.loads((tmp / "config.json").read_text())
+    config["dtype"] = dtype
+    (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    GenerationConfig(bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, do_sample=False).save_pretrained(tmp)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(out / name, tmp / name)
+    n_params = sum(p.numel() for p in model.parameters())
+    (tmp / "training.json").write_text(json.dumps({"parameters": n_params, "legs": legs}, indent=2) + "\n")
+    for f in tmp.iterdir():
+        f.replace(out / f.name)
+    tmp.rmdir()
+
+
+def train(args: argparse.Namespace) -> None:
+    """Train within the wall-clock budget, saving a Hugging Face checkpoint as it goes and at the end."""
+    import torch
+    from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     if args.resume:
-        # a second stage: same tokenizer and weights, new data mixture and schedule
+        # a further leg: same tokenizer, the weights the last leg saved, a new data seed and schedule
         tokenizer = PreTrainedTokenizerFast.from_pretrained(args.resume)
         model = LlamaForCausalLM.from_pretrained(args.resume, dtype=torch.float32)
-        out.mkdir(parents=True, exist_ok=True)
-        for name in ("tokenizer.json", "tokenizer_config.json"):  # as written by stage one, byte for byte
-            shutil.copy(Path(args.resume) / name, out / name)
+        if Path(args.resume).resolve() != out.resolve():
+            for name in ("tokenizer.json", "tokenizer_config.json"):  # as written by the first run, byte for byte
+                shutil.copy(Path(args.resume) / name, out / name)
     else:
         train_tokenizer(args.seed, args.vocab, out)
         tokenizer = PreTrainedTokenizerFast.from_pretrained(out)
         model = LlamaForCausalLM(_config(args, tokenizer))
+    previous = chain_of(args.resume)
+    leg: dict[str, Any] = {
+        "leg": len(previous), "command": "python -m training.train " + shlex.join(sys.argv[1:]),
+        "resumed_from": args.resume, "steps": 0, "minutes": 0.0, "first_loss": None, "final_loss": None,
+        "finished": False, "args": vars(args),
+    }
     weights = {k: float(v) for k, v in (kv.split("=") for kv in args.focus.split(",") if kv)} if args.focus else None
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"parameters: {n_params / 1e6:.2f}M, vocab {len(tokenizer)}", flush=True)
+    print(f"parameters: {n_params / 1e6:.2f}M, vocab {len(tokenizer)}, leg {leg['leg']}", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
     budget = args.minutes * 60
-    start = time.monotonic()
+    start = last_save = time.monotonic()
     data = batches(tokenizer, args.seed + (7 if args.resume else 0), args.batch, args.length, weights)
     step, ema = 0, None
-    bf16 = cpu_has_bf16()
-    print(f"bf16 autocast: {'on' if bf16 else 'off (no bf16 instructions on this CPU)'}", flush=True)
+    bf16 = cpu_has_bf16() and not args.float32
+    print(f"bf16 autocast: {'on' if bf16 else 'off'}", flush=True)
+
+    def checkpoint(finished: bool) -> None:
+        model.eval()
+        leg.update(steps=step, minutes=round((time.monotonic() - start) / 60, 1), final_loss=ema, finished=finished)
+        save(model, tokenizer, out, args.dtype, [*previous, leg])
+        model.train()
+        print(f"saved {out} after {step} steps{'' if finished else ' (checkpoint)'}", flush=True)
+
     model.train()
     while (elapsed := time.monotonic() - start) < budget:
         frac = elapsed / budget
@@ -165,22 +231,15 @@ def train(args: argparse.Namespace) -> None:
         opt.step()
         opt.zero_grad(set_to_none=True)
         ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
+        if leg["first_loss"] is None:
+            leg["first_loss"] = ema
         step += 1
         if step % 50 == 0:
             print(f"step {step} {elapsed / 60:.1f} min lr {lr:.2e} loss {ema:.4f}", flush=True)
-    model.eval()
-    model.save_pretrained(out, safe_serialization=True)
-    GenerationConfig(
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, do_sample=False
-    ).save_pretrained(out)
-    (out / "training.json").write_text(
-        json.dumps(
-            {"steps": step, "minutes": round((time.monotonic() - start) / 60, 1), "final_loss": ema,
-             "parameters": n_params, "args": vars(args)},
-            indent=2,
-        )
-    )
-    print(f"saved {out} after {step} steps", flush=True)
+        if args.checkpoint_minutes and time.monotonic() - last_save > args.checkpoint_minutes * 60:
+            checkpoint(finished=False)
+            last_save = time.monotonic()
+    checkpoint(finished=True)
 
 
 def main() -> None:
@@ -198,6 +257,10 @@ def main() -> None:
     parser.add_argument("--resume", default=None, help="continue from this checkpoint (keeps its tokenizer)")
     parser.add_argument("--focus", default=FOCUS, help="family weights for solutions (default %(default)s)")
     parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--checkpoint-minutes", type=float, default=10.0, help="save every so often (0: only at the end)")
+    parser.add_argument("--dtype", choices=["float16", "bfloat16", "float32"], default="float16",
+                        help="the saved weights' precision (training is float32 or bf16 autocast)")
+    parser.add_argument("--float32", action="store_true", help="no bf16 autocast even where the CPU has bf16 instructions")
     train(parser.parse_args())
 
 
