@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from model_server.client import Endpoint, wait_announced, wait_ready
+from model_server.client import serve_process
 
 
 @dataclass(frozen=True)
@@ -38,13 +35,10 @@ class Server:
 def model_process(model: str = "embedded", *extra: str) -> Iterator[Server]:
     """`mathassist serve` in a temporary runtime folder, ready when yielded."""
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "MATHASSIST_RUNTIME_DIR": tmp}
-        proc = subprocess.Popen([sys.executable, "-m", "mathassist", "serve", "--model", model, *extra], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc, endpoint = serve_process(Path(tmp), model, *extra, timeout=300)
+        assert endpoint.token is not None and endpoint.pid is not None
         try:
-            info = wait_announced(proc, Path(tmp), 300)
-            wait_ready(Endpoint(info.url, info.token, info.model, pid=info.pid), timeout=300)
-            yield Server(info.url, info.token, Path(tmp), info.pid)
+            yield Server(endpoint.url, endpoint.token, Path(tmp), endpoint.pid)
         finally:
             proc.terminate()
             proc.wait(timeout=30)

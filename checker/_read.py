@@ -1,6 +1,6 @@
 """LaTeX to sympy through latex2sympy2_extended, with what it gets wrong or cannot know fixed first.
 
-Its pitfalls (shared notes): symbols are lowercased unless told not to, `\\frac12` needs its
+Its pitfalls: symbols are lowercased unless told not to, `\\frac12` needs its
 normaliser, `2\\frac{1}{2}` becomes a mixed number whatever the flag says, `{,}` is a decimal
 comma or a thousands separator depending on who wrote it. A form we cannot read for sure raises
 `Unreadable`, and the step is `unknown`.

@@ -32,10 +32,11 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.display import Markdown, display
 from traitlets import Bool, Float, Int, TraitType, Unicode
 
+from assist import solve
 from mathcore.sampling import PARAMS, InvalidParameter, Param, SamplingParams
 from mathcore.solution import SolveResult, StepCheck, jupyter_markdown, mark_refuted
 from mathcore.tools import MAX_TOOL_ROUNDS, tool_rounds
-from model_server.client import Client, ClientError, solve
+from model_server.client import Client, ClientError
 from sandbox import Limits, SandboxError
 
 __all__ = ["SolveError", "SolveMagics"]

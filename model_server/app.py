@@ -23,6 +23,7 @@ from starlette.requests import Request as HttpRequest
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from mathcore.sampling import MAX_SAMPLES
 from model_server import api
 from model_server.engine import Engine, Event, Request
 from model_server.errors import BodyTooLarge, RequestError
@@ -44,7 +45,7 @@ class ServerState:
     allowed_hosts: frozenset[str] = LOCAL_HOSTS
     engine: Engine | None = None
     load_error: str | None = None
-    max_samples: int = 16
+    max_samples: int = MAX_SAMPLES
     started_at: float = field(default_factory=time.time)
     last_used: float = field(default_factory=time.monotonic)
 

@@ -32,14 +32,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from assist import Settings, solve
+from assist.suggest import PROOF_STEP_FILTERS, ranked
 from checker import answers_equal, check_suggestion, verdict_of
-from lsp_server.settings import Settings
-from lsp_server.suggest import PROOF_STEP_FILTERS, ranked
 from mathcore.context import extract_context
 from mathcore.postprocess import postprocess
 from mathcore.prompts import continuation_prompt
 from mathcore.sampling import SamplingParams
-from model_server.client import Client, solve
+from model_server.client import Client
 from training.corpus import derivation_rows, proof_document
 from training.families import FAMILIES, Worked
 from training.phrasing import out_of_scope, phrase
