@@ -38,6 +38,7 @@ import json
 import math
 import shlex
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -161,6 +162,15 @@ class ThreadTuner:
         return other if phase >= self.every - self.probe else best
 
 
+def _commit() -> str | None:
+    """The code's commit (the corpus is code: a leg reproduces with the same commit)."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
 def chain_of(resume: str | None) -> list[dict[str, Any]]:
     """The legs that made the checkpoint at `resume`: its `training.json` chain, or its one
     from-scratch run (the first edition's file predates legs) as leg 0."""
@@ -223,7 +233,7 @@ def train(args: argparse.Namespace) -> None:
         model = LlamaForCausalLM(_config(args, tokenizer))
     previous = chain_of(args.resume)
     leg: dict[str, Any] = {
-        "leg": len(previous), "command": "python -m training.train " + shlex.join(sys.argv[1:]),
+        "leg": len(previous), "command": "python -m training.train " + shlex.join(sys.argv[1:]), "commit": _commit(),
         "resumed_from": args.resume, "steps": 0, "minutes": 0.0, "first_loss": None, "final_loss": None,
         "finished": False, "args": vars(args),
     }
