@@ -31,10 +31,11 @@ class JupyterServer:
         headers = {"Authorization": f"token {self.token}", **kwargs.pop("headers", {})}
         return httpx.request(method, f"{self.url}/mathassist/{endpoint}", headers=headers, timeout=timeout, **kwargs)
 
-    def suggest(self, cells: list[tuple[str, str]], offset: int | None = None, **extra: Any) -> httpx.Response:
+    def suggest(self, cells: list[tuple[str, str]], offset: int | None = None, timeout: float = 120) -> httpx.Response:
+        """Ask for the ghost text in the last cell (at its end unless `offset`), as the browser asks."""
         body = {"notebook": "test.ipynb", "cells": [{"cell_type": t, "source": s} for t, s in cells],
-                "offset": len(cells[-1][1]) if offset is None else offset, "explicit": True, **extra}
-        return self.request("POST", "suggest", json=body)
+                "offset": len(cells[-1][1]) if offset is None else offset, "explicit": True}
+        return self.request("POST", "suggest", json=body, timeout=timeout)
 
 
 def free_port() -> int:
