@@ -10,7 +10,9 @@ language) and gets back what to show:
   for the same document supersedes the one in flight, whose generation is then cancelled in the
   model process (the stream's connection closes). Answers are cached by (document, version, offset).
 - `Suggester.proof_steps`: several candidates for the next proof step, sampled in one request
-  (n), de-duplicated, ranked by the model's mean token log-probability, verified ones first.
+  (n), de-duplicated, ranked by the model's mean token log-probability, verified ones first;
+  none when the model's likeliest step declines the proof (`mathcore.answers.declined`), rather
+  than a fabricated step.
 - `Suggester.replacements`: right sides for a wrong row that the checker verifies (quick fixes).
 
 With `verify` = `filter` (the default) every candidate is read by the derivation checker against
@@ -37,6 +39,7 @@ from assist.connection import Connection
 from assist.following import Anchor, Generation, rest_of
 from assist.settings import Settings
 from checker import check_suggestions, verdict_of
+from mathcore.answers import declined
 from mathcore.context import MathContext, extract_context
 from mathcore.languages import Language
 from mathcore.postprocess import FILTERS, Filter, drop_empty, postprocess, strip_trailing_space
@@ -180,6 +183,11 @@ class Suggester:
         # a step continues the text after a space or a new line; its mathematics is read in place
         steps = await self._reporting(self._sample_checked(prompt, at, params, filters=PROOF_STEP_FILTERS, lead=" ",
                                                            verify=settings.verify == "filter"))
+        refusals = [s for s in steps if declined(s.text)]
+        steps = [s for s in steps if not declined(s.text)]
+        if refusals and (not steps or max(s.logprob for s in refusals) >= max(s.logprob for s in steps)):
+            log.info("the model declines to prove this: %s", refusals[0].text)
+            return []  # its likeliest step is "I cannot prove this": no fabricated step instead
         return steps[: settings.candidates]
 
     async def replacements(self, doc: str, version: int | None, at: Cursor, current: str) -> list[str]:

@@ -130,7 +130,10 @@ def _solve(args: argparse.Namespace) -> int:
             if result.unsure():
                 agree, total = result.agreement()
                 print(f"low agreement: only {agree} of {total} samples give this answer; treat it as unsure")
-        print(f"answer: {result.answer if result.answer is not None else '(none found)'}   [{result.model}]")
+        if result.declined is not None:
+            print(f"declined: the model gives no answer to this kind of problem (its reason is above)   [{result.model}]")
+        else:
+            print(f"answer: {result.answer if result.answer is not None else '(none found)'}   [{result.model}]")
         if result.refuted():
             print(f"⚠ {REFUTED_NOTE.format(n=len(result.refuted()))}")
     return 0

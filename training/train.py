@@ -38,6 +38,7 @@ import json
 import math
 import shlex
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -161,6 +162,15 @@ class ThreadTuner:
         return other if phase >= self.every - self.probe else best
 
 
+def _commit() -> str | None:
+    """The code's commit (the corpus is code: a leg reproduces with the same commit)."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
 def chain_of(resume: str | None) -> list[dict[str, Any]]:
     """The legs that made the checkpoint at `resume`: its `training.json` chain, or its one
     from-scratch run (the first edition's file predates legs) as leg 0."""
@@ -201,56 +211,54 @@ def save(model: Any, tokenizer: Any, out: Path, dtype: str, legs: list[dict[str,
     tmp.rmdir()
 
 
+def _start(args: argparse.Namespace, out: Path) -> tuple[Any, Any]:
+    """The tokenizer and model a run begins with: the last leg's (resumed), or new ones."""
+    import torch
+    from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
+
+    if not args.resume:
+        train_tokenizer(args.seed, args.vocab, out)
+        tokenizer = PreTrainedTokenizerFast.from_pretrained(out)
+        return tokenizer, LlamaForCausalLM(_config(args, tokenizer))
+    # a further leg: same tokenizer, the weights the last leg saved, a new data seed and schedule
+    if Path(args.resume).resolve() != out.resolve():
+        for name in ("tokenizer.json", "tokenizer_config.json"):  # as written by the first run, byte for byte
+            shutil.copy(Path(args.resume) / name, out / name)
+    return PreTrainedTokenizerFast.from_pretrained(args.resume), LlamaForCausalLM.from_pretrained(args.resume, dtype=torch.float32)
+
+
+def _learning_rate(args: argparse.Namespace, step: int, progress: float) -> float:
+    """Linear warm-up, then a cosine from `lr` down to a tenth of it over the leg's wall-clock budget."""
+    return float(args.lr * min(1.0, (step + 1) / args.warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))))
+
+
 def train(args: argparse.Namespace) -> None:
     """Train within the wall-clock budget, saving a Hugging Face checkpoint as it goes and at the end."""
     import torch
-    from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    if args.resume:
-        # a further leg: same tokenizer, the weights the last leg saved, a new data seed and schedule
-        tokenizer = PreTrainedTokenizerFast.from_pretrained(args.resume)
-        model = LlamaForCausalLM.from_pretrained(args.resume, dtype=torch.float32)
-        if Path(args.resume).resolve() != out.resolve():
-            for name in ("tokenizer.json", "tokenizer_config.json"):  # as written by the first run, byte for byte
-                shutil.copy(Path(args.resume) / name, out / name)
-    else:
-        train_tokenizer(args.seed, args.vocab, out)
-        tokenizer = PreTrainedTokenizerFast.from_pretrained(out)
-        model = LlamaForCausalLM(_config(args, tokenizer))
+    tokenizer, model = _start(args, out)
     previous = chain_of(args.resume)
     leg: dict[str, Any] = {
-        "leg": len(previous), "command": "python -m training.train " + shlex.join(sys.argv[1:]),
+        "leg": len(previous), "command": "python -m training.train " + shlex.join(sys.argv[1:]), "commit": _commit(),
         "resumed_from": args.resume, "steps": 0, "minutes": 0.0, "first_loss": None, "final_loss": None,
         "finished": False, "args": vars(args),
     }
     weights = {k: float(v) for k, v in (kv.split("=") for kv in args.focus.split(",") if kv)} if args.focus else None
-    n_params = sum(p.numel() for p in model.parameters())
-    print(f"parameters: {n_params / 1e6:.2f}M, vocab {len(tokenizer)}, leg {leg['leg']}", flush=True)
+    print(f"parameters: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M, vocab {len(tokenizer)}, leg {leg['leg']}", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
-    budget = args.minutes * 60
     start = last_save = time.monotonic()
     data = batches(tokenizer, args.seed + (7 if args.resume else 0), args.batch, args.length, weights)
-    step, ema = 0, None
     bf16 = cpu_has_bf16() and not args.float32
     print(f"bf16 autocast: {'on' if bf16 else 'off'}", flush=True)
-
-    def checkpoint(finished: bool) -> None:
-        model.eval()
-        leg.update(steps=step, minutes=round((time.monotonic() - start) / 60, 1), final_loss=ema, finished=finished)
-        save(model, tokenizer, out, args.dtype, [*previous, leg])
-        model.train()
-        print(f"saved {out} after {step} steps{'' if finished else ' (checkpoint)'}", flush=True)
-
-    model.train()
     tuner = ThreadTuner(args.threads) if args.adapt_threads else None
-    while (elapsed := time.monotonic() - start) < budget:
+    model.train()
+    while (elapsed := time.monotonic() - start) < args.minutes * 60:
         began = time.monotonic()
-        frac = elapsed / budget
-        lr = args.lr * min(1.0, (step + 1) / args.warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+        lr = _learning_rate(args, leg["steps"], elapsed / (args.minutes * 60))
         for group in opt.param_groups:
             group["lr"] = lr
         x = next(data)
@@ -260,21 +268,26 @@ def train(args: argparse.Namespace) -> None:
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
-        ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
-        if leg["first_loss"] is None:
-            leg["first_loss"] = ema
-        step += 1
-        if tuner is not None:
-            threads = tuner.observe(torch.get_num_threads(), time.monotonic() - began)
-            if threads != torch.get_num_threads():
-                torch.set_num_threads(threads)
-        if step % 50 == 0:
+        ema = loss.item() if leg["final_loss"] is None else 0.98 * leg["final_loss"] + 0.02 * loss.item()
+        leg.update(steps=leg["steps"] + 1, final_loss=ema, first_loss=leg["first_loss"] or ema)
+        if tuner is not None and (threads := tuner.observe(torch.get_num_threads(), time.monotonic() - began)) != torch.get_num_threads():
+            torch.set_num_threads(threads)
+        if leg["steps"] % 50 == 0:
             means = "" if tuner is None else " s/step " + " ".join(f"{n}t {m:.2f}" for n, m in sorted(tuner.mean.items()))
-            print(f"step {step} {elapsed / 60:.1f} min lr {lr:.2e} loss {ema:.4f}{means}", flush=True)
+            print(f"step {leg['steps']} {elapsed / 60:.1f} min lr {lr:.2e} loss {ema:.4f}{means}", flush=True)
         if args.checkpoint_minutes and time.monotonic() - last_save > args.checkpoint_minutes * 60:
-            checkpoint(finished=False)
+            _checkpoint(model, tokenizer, out, args.dtype, previous, leg, start, finished=False)
             last_save = time.monotonic()
-    checkpoint(finished=True)
+    _checkpoint(model, tokenizer, out, args.dtype, previous, leg, start, finished=True)
+
+
+def _checkpoint(model: Any, tokenizer: Any, out: Path, dtype: str, previous: list[dict[str, Any]], leg: dict[str, Any],
+                start: float, finished: bool) -> None:
+    model.eval()
+    leg.update(minutes=round((time.monotonic() - start) / 60, 1), finished=finished)
+    save(model, tokenizer, out, dtype, [*previous, leg])
+    model.train()
+    print(f"saved {out} after {leg['steps']} steps{'' if finished else ' (checkpoint)'}", flush=True)
 
 
 def main() -> None:

@@ -69,6 +69,10 @@ def register(server: MathServer) -> None:
             steps = await ls.suggester.proof_steps(at)
         except ClientError:
             return []
+        if not steps:
+            ls.window_show_message(types.ShowMessageParams(
+                types.MessageType.Info, "mathassist: the model has no next step for this proof that the checker does not refute "
+                "(the demo model declines statements beyond its school algebra; DeepSeekMath: see the README's GPU section)"))
         if steps and _can_ask(ls):
             ls.run_in_background(_offer(ls, uri, pos, ctx.line_prefix, steps))
         return [{"text": s.text, "logprob": s.logprob, "verdict": s.verdict} for s in steps]
