@@ -94,6 +94,23 @@ def test_the_cells_above_are_the_prompt_and_the_ghost_text_comes_back(jupyter: C
         [prompt] = prompts
         assert "(x + 3)(x + 5) &= x^2 + 5x + 3x + 15 \\\\\n\n&=" in prompt and "numpy" not in prompt
         assert server.request("GET", "status").json()["state"] == "ready"
+        # typing along the ghost text: the rest of it, without asking the model again
+        along = server.suggest([("markdown", ABOVE), ("code", "import numpy as np"), ("markdown", CURRENT + "x^2 +")])
+        assert along.json() == {"suggestion": " 8x + 15"} and len(prompts) == 1
+
+
+def test_an_unreachable_model_is_told_once_and_requests_answer_nothing(jupyter: Callable[..., JupyterServer]) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}/v1"  # bound, never listening: connection refused
+        server = jupyter(MATHASSIST_URL=url)
+        assert server.suggest([("markdown", ABOVE), ("markdown", CURRENT)]).json() == {"suggestion": None}
+        status = server.request("GET", "status").json()
+        assert status["state"] == "error" and status["notice"]["id"] == 1
+        assert "mathassist:" in status["notice"]["message"] and "serverUrl" in status["notice"]["message"]
+        time.sleep(3.2)  # past the connection's retry pause: the next request tries again, and fails again
+        assert server.suggest([("markdown", ABOVE), ("markdown", CURRENT + " ")]).json() == {"suggestion": None}
+        assert server.request("GET", "status").json()["notice"]["id"] == 1, "the user is told once, not at every keystroke"
 
 
 def test_a_request_the_browser_abandons_or_a_newer_one_supersedes_stops_the_generation(jupyter: Callable[..., JupyterServer]) -> None:
