@@ -22,7 +22,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	@# an editable install leaves out data files: put the labextension and the server extension's
 	@# switch where a wheel install puts them (the link shows a `make labextension` at once)
 	mkdir -p $(VENV)/share/jupyter/labextensions $(VENV)/etc/jupyter/jupyter_server_config.d
-	ln -sfn $(CURDIR)/jupyter_ext/labextension $(VENV)/share/jupyter/labextensions/mathassist-jupyterlab
+	ln -sfn $(CURDIR)/jupyterlab-ext/prebuilt $(VENV)/share/jupyter/labextensions/mathassist-jupyterlab
 	cp jupyter-config/jupyter_server_config.d/mathassist.json $(VENV)/etc/jupyter/jupyter_server_config.d/
 	touch $@
 
@@ -62,7 +62,7 @@ bench: $(VENV)/.installed-dev
 vsix:
 	scripts/build-vsix.sh
 
-# the prebuilt JupyterLab extension (jupyter_ext/labextension/, committed), with Node and npm; the
+# the prebuilt JupyterLab extension (jupyterlab-ext/prebuilt/, committed), with Node and npm; the
 # builder reads the shared packages' versions from the venv's JupyterLab
 labextension: $(VENV)/.installed-dev
 	scripts/build-labextension.sh

@@ -13,7 +13,6 @@ Node is needed to use it. The modules: `cells` (a notebook as a document, reques
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from jupyter_ext.assistant import NotebookAssistant
@@ -27,11 +26,6 @@ _SETTINGS_KEY = "mathassist"
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
     return [{"module": "jupyter_ext"}]
-
-
-def _jupyter_labextension_paths() -> list[dict[str, str]]:
-    """Where the prebuilt labextension lives in a source checkout (`jupyter labextension develop`)."""
-    return [{"src": str(Path(__file__).parent / "labextension"), "dest": LABEXTENSION}]
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the prebuilt JupyterLab extension into jupyter_ext/labextension/ (what `make labextension`
+# Builds the prebuilt JupyterLab extension into jupyterlab-ext/prebuilt/ (what `make labextension`
 # runs) with Node 20+ and npm: the settings schema from the parameter table, type check, compile,
 # and JupyterLab's builder (webpack module federation), which reads the versions of the shared
 # packages from the JupyterLab this venv has (its staging folder). The output is committed, so
@@ -14,9 +14,9 @@ CORE="$("$PY" -c 'import jupyterlab, pathlib; print(pathlib.Path(jupyterlab.__fi
 cd jupyterlab-ext
 [ -d node_modules ] || npm ci --silent --no-audit --no-fund
 npm run --silent typecheck
-rm -rf lib tsconfig.tsbuildinfo ../jupyter_ext/labextension
+rm -rf lib tsconfig.tsbuildinfo prebuilt
 npm run --silent build:lib
 JUPYTERLAB_CORE="$CORE" npm run --silent build:labextension >/dev/null
-rm -f ../jupyter_ext/labextension/static/*.map
-cp install.json ../jupyter_ext/labextension/  # `jupyter labextension list` says which Python package ships it
-echo "built $(cd ../jupyter_ext/labextension && pwd) ($(du -sh ../jupyter_ext/labextension | cut -f1))"
+rm -f prebuilt/static/*.map
+cp install.json prebuilt/  # `jupyter labextension list` says which Python package ships it
+echo "built $(cd prebuilt && pwd) ($(du -sh prebuilt | cut -f1))"

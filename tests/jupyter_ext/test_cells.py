@@ -91,18 +91,18 @@ def test_the_settings_schema_is_built_from_the_parameter_table_and_shipped_as_bu
     assert inline["topP"]["exclusiveMinimum"] == 0 and inline["maxNewTokens"]["default"] == Settings().inline.max_new_tokens
     assert inline["debounceMs"]["default"] == Settings().debounce_ms and inline["verify"]["enum"] == ["filter", "off"]
     source = json.loads((ROOT / "jupyterlab-ext/schema/plugin.json").read_text())
-    shipped = json.loads((ROOT / "jupyter_ext/labextension/schemas" / LABEXTENSION / "plugin.json").read_text())
+    shipped = json.loads((ROOT / "jupyterlab-ext/prebuilt/schemas" / LABEXTENSION / "plugin.json").read_text())
     assert source == schema, "run `make labextension` (the schema comes from mathcore/sampling.py)"
     assert shipped == schema, "the prebuilt labextension is older than its schema: run `make labextension`"
 
 
 def test_the_prebuilt_labextension_is_this_version_and_pyproject_installs_all_of_it() -> None:
-    built = json.loads((ROOT / "jupyter_ext/labextension/package.json").read_text())
+    built = json.loads((ROOT / "jupyterlab-ext/prebuilt/package.json").read_text())
     assert built["name"] == LABEXTENSION and built["version"] == __version__
-    assert (ROOT / "jupyter_ext/labextension" / built["jupyterlab"]["_build"]["load"]).exists()
+    assert (ROOT / "jupyterlab-ext/prebuilt" / built["jupyterlab"]["_build"]["load"]).exists()
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["data-files"]
     listed = {src for sources in data.values() for src in sources}
-    for path in (ROOT / "jupyter_ext/labextension").rglob("*"):
+    for path in (ROOT / "jupyterlab-ext/prebuilt").rglob("*"):
         if path.is_file():
             rel = path.relative_to(ROOT).as_posix()
             folder = rel.rsplit("/", 1)[0]
