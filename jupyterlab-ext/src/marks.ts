@@ -42,10 +42,9 @@ const marksField = StateField.define<IMarked>({
   provide: (field) => EditorView.decorations.from(field, (value) => value.decorations)
 });
 
-/** What a hover over a mark shows: the checker's message and the counterexample, as the server wrote them. */
+/** What a hover over a mark shows: the server's message, which names the counterexample ("at x = -2 ..."). */
 function describe(mark: IMark): string {
-  const example = mark.counterexample ? `\ncounterexample: ${JSON.stringify(mark.counterexample)}` : '';
-  return `mathassist: ${mark.message}${example}`;
+  return `mathassist: ${mark.message}`;
 }
 
 const markTooltip = hoverTooltip((view, pos) => {
