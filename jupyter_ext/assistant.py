@@ -129,12 +129,6 @@ class NotebookAssistant:
         """What the status bar shows."""
         return {"enabled": self.enabled, "state": str(self.connection.state), "message": self.connection.detail, "notice": self.notice}
 
-    def close(self) -> None:
-        """Stop background work and forget the connection (the server is shutting down)."""
-        for task in list(self._background):
-            task.cancel()
-        self.connection.reset()
-
     # -- the connection's listener --
 
     def state_changed(self, state: ConnectionState, detail: str) -> None:
