@@ -24,9 +24,10 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Route
 
 from model_server import api
-from model_server.engine import Engine, Event, Request
+from model_server.engine import Engine
 from model_server.errors import BodyTooLarge, RequestError
 from model_server.openapi import openapi_schema
+from model_server.requests import Event, Request
 
 __all__ = ["ServerState", "create_app"]
 
