@@ -13,10 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from model_server.drafter import PromptLookup
 from model_server.requests import Request
 from model_server.textstream import Detokenizer, StopText
 
-__all__ = ["Prefill", "PromptWork", "RowWork", "Sequence", "Step", "StepResult"]
+__all__ = ["Prefill", "PromptWork", "RowWork", "Sequence", "Step", "StepResult", "ToSample"]
 
 
 @dataclass(eq=False)
@@ -34,6 +35,7 @@ class Sequence:
     logprob: float = 0.0
     last_time: float = 0.0
     finish: str | None = None  # "stop" or "length" once complete
+    lookup: PromptLookup | None = None  # its drafts' source, when the engine speculates
 
     @property
     def ids(self) -> list[int]:
@@ -88,3 +90,13 @@ class StepResult:
 
     logits: Any  # [kept, vocab]
     seconds: float
+
+
+@dataclass(frozen=True)
+class ToSample:
+    """A sequence to sample after a step: `row` is the logits row after its first input token,
+    followed by one row per draft it fed (each predicts the token after that draft)."""
+
+    seq: Sequence
+    row: int
+    drafts: tuple[int, ...] = ()

@@ -16,6 +16,10 @@ theirs. It is split as nano-vllm splits its engine; `Engine.step` is schedule, r
   captured graph (`graphs`);
 - `output.OutputStep`: sampling (`sampler`, every row's parameters vectorised), incremental text
   and stop strings (`textstream`), finish reasons and events;
+- speculative decoding by prompt lookup: the scheduler lets each row feed, after its last token,
+  the tokens that followed the last occurrence of its last few tokens in its prompt or output
+  (`drafter`), while the batch is small enough for that to pay; the runner checks them in the
+  same forward pass, and the output step keeps the ones the model confirms, losslessly;
 - `requests`: what the submitter holds; results cross to asyncio through one
   `loop.call_soon_threadsafe` per event loop per step.
 
@@ -29,6 +33,7 @@ import logging
 import threading
 
 from mathcore.sampling import SamplingParams
+from model_server.drafter import CPU_SPECULATIVE_TOKENS
 from model_server.errors import PromptTooLong, RequestError
 from model_server.loading import LoadedModel
 from model_server.metrics import Metrics
@@ -37,7 +42,7 @@ from model_server.requests import Request, deliver
 from model_server.runner import ModelRunner
 from model_server.scheduler import STAGING, Scheduler
 
-__all__ = ["Engine", "default_prefix_cache_mb"]
+__all__ = ["Engine", "default_prefix_cache_mb", "default_speculative_tokens"]
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +51,7 @@ class Engine:
     """Owns the model; `submit` from the event loop, everything else runs on the engine thread."""
 
     def __init__(self, loaded: LoadedModel, max_batch: int = 16, max_queue: int = 64, prefix_cache_mb: int | None = None,
-                 cache_follows_use: bool | None = None) -> None:
+                 cache_follows_use: bool | None = None, speculative_tokens: int | None = None) -> None:
         self.loaded = loaded
         # a GPU copies a resized cache in milliseconds and is short of memory: slots follow the rows in use
         self.cache_follows_use = loaded.device != "cpu" if cache_follows_use is None else cache_follows_use
@@ -55,7 +60,9 @@ class Engine:
         self.prefix_cache_mb = prefix_cache_mb if prefix_cache_mb is not None else default_prefix_cache_mb(loaded.device)
         self.metrics = Metrics()
         self.eos_id = loaded.tokenizer.eos_token_id
-        self.scheduler = Scheduler(self.metrics, loaded.tokenizer, loaded.device, max_batch, max_queue, self.prefix_cache_mb * 2**20)
+        self.speculative_tokens = default_speculative_tokens(loaded.device) if speculative_tokens is None else speculative_tokens
+        self.scheduler = Scheduler(self.metrics, loaded.tokenizer, loaded.device, max_batch, max_queue, self.prefix_cache_mb * 2**20,
+                                   self.speculative_tokens)
         self.runner = ModelRunner(loaded, max_batch + STAGING, STAGING, fit=self.cache_follows_use)
         self.output = OutputStep(self.eos_id, self.metrics)
         self._thread = threading.Thread(target=self._serve, name="mathassist-engine", daemon=True)
@@ -141,3 +148,15 @@ class Engine:
 def default_prefix_cache_mb(device: str) -> int:
     """Room for recent prompts' caches: a few long documents of a 7B model on a GPU, many of a small one on a CPU."""
     return 4096 if device.startswith("cuda") else 512
+
+
+def default_speculative_tokens(device: str) -> int:
+    """Drafts per step when `--speculative-tokens` is not given.
+
+    On a CPU, checking a few more tokens in a step costs little beside the step itself, and
+    prompt lookup pays for itself on derivations and solutions (bench/speculative.py). On CUDA,
+    a step that checks drafts runs eagerly while a plain decode step replays a CUDA graph (several
+    times faster for a 7B model), so speculation is off there until verification steps are
+    captured too; `--speculative-tokens N` still turns it on.
+    """
+    return 0 if device.startswith("cuda") else CPU_SPECULATIVE_TOKENS

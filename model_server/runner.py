@@ -60,19 +60,32 @@ class ModelRunner:
         return StepResult(logits, time.monotonic() - t0)
 
     def _eager(self, step: Step) -> Any:
-        """Pack rows then prompt pieces into one sequence, tell the cache where each token goes, run the model."""
+        """Pack rows then prompt pieces into one sequence, tell the cache where each token goes, run the model.
+
+        Rows of one token each attend as one batched call over their contiguous slots. When a row
+        feeds several tokens (its last token and drafts to verify), every row becomes a piece of
+        its own slot, causal from its position, exactly as a prompt piece is: rows may feed
+        different numbers of tokens, and no row pays for another's drafts."""
         import torch
 
         cache, device = self.cache, self.loaded.device
         assert cache is not None
-        rows, n = step.rows, len(step.rows)
-        assert all(len(r.tokens) == 1 for r in rows), "rows feed one token each"
-        assert [r.slot for r in rows] == list(range(self.staging, self.staging + n)), "rows live in the slots after staging"
-        tokens = [r.tokens[0] for r in rows]
-        slots = [r.slot for r in rows]
-        positions = [r.position for r in rows]
+        rows = step.rows
+        assert [r.slot for r in rows] == list(range(self.staging, self.staging + len(rows))), "rows live in the slots after staging"
+        grouped = all(len(r.tokens) == 1 for r in rows)
+        n = len(rows) if grouped else 0  # rows attended as one batched call
+        tokens: list[int] = []
+        slots: list[int] = []
+        positions: list[int] = []
         pieces: list[Piece] = []
-        keep = list(range(n))
+        keep: list[int] = []
+        for r in rows:
+            if not grouped:
+                pieces.append(Piece(r.slot, len(tokens), r.position, len(r.tokens), piece_mask(r.position, len(r.tokens), device)))
+            keep += range(len(tokens), len(tokens) + len(r.tokens))
+            tokens += r.tokens
+            slots += [r.slot] * len(r.tokens)
+            positions += range(r.position, r.position + len(r.tokens))
         for p in step.prompts:
             size = len(p.tokens)
             pieces.append(Piece(p.slot, len(tokens), p.start, size, piece_mask(p.start, size, device)))

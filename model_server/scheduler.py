@@ -14,6 +14,9 @@ being prefilled (`Prefill`, one per staging slot) and the running sequences (`Se
   prompts: up to MAX_CHUNK tokens when nothing decodes, else a budget sized so the pieces add
   PIECES_SHARE of a decode step's time (measured, since it grows with the prompt's position), so
   a running stream's gap stays under twice its usual while a long document arrives;
+- **speculation**: while the batch has at most SPECULATE_ROWS rows, each row feeds, after its
+  last token, up to `speculative_tokens` drafts from its own text (`drafter`), never more than
+  it may still generate; with more rows, checking drafts costs more than it saves;
 - **retirement**: a finished or cancelled row leaves and the batch's last row moves into its slot
   (one row's cache moves, the others stay put); a cancelled prompt stops between chunks and keeps
   what it prefilled.
@@ -26,7 +29,8 @@ import secrets
 import threading
 import time
 
-from model_server.batch import Prefill, PromptWork, RowWork, Sequence, Step, StepResult
+from model_server.batch import Prefill, PromptWork, RowWork, Sequence, Step, StepResult, ToSample
+from model_server.drafter import PromptLookup
 from model_server.errors import QueueFull
 from model_server.kvcache import SlotCache
 from model_server.metrics import Metrics
@@ -40,14 +44,20 @@ MIN_CHUNK = 16  # prompt tokens per step while rows decode, at least (and the fi
 MAX_CHUNK = 2048  # prompt tokens per step at most, which also bounds a piece's attention scores in memory
 STAGING = 4  # prompts being prefilled at once (the cache's first slots; the batch's rows follow)
 PIECES_SHARE = 0.75  # while rows decode, prompt pieces may add this much of a decode step's time to a step
+# rows beyond which checking drafts costs more than it saves: on the embedded model on 2 CPU cores,
+# 1-4 rows gained 1.1-1.3x, 6 about 1.0x, 8 and 16 lost 0.7-0.9x (bench/speculative.py)
+SPECULATE_ROWS = 4
 
 
 class Scheduler:
-    """Admission, room, prefix reuse and retirement; `add`/`cancelled`/`stats` from any thread, the rest on the engine's."""
+    """Admission, room, prefix reuse, drafts and retirement; `add`/`poke`/`close`/`stats` from any thread, the rest on the engine's."""
 
-    def __init__(self, metrics: Metrics, tokenizer: object, device: str, max_batch: int, max_queue: int, prefix_bytes: int) -> None:
+    def __init__(self, metrics: Metrics, tokenizer: object, device: str, max_batch: int, max_queue: int, prefix_bytes: int,
+                 speculative_tokens: int = 0, speculate_rows: int = SPECULATE_ROWS) -> None:
         self.metrics, self.tokenizer, self.device = metrics, tokenizer, device
         self.max_batch, self.max_queue, self.prefix_bytes = max_batch, max_queue, prefix_bytes
+        self.speculative_tokens = speculative_tokens  # drafts per row and step at most; 0: none
+        self.speculate_rows = speculate_rows if speculative_tokens > 0 else 0
         self.sequences: list[Sequence] = []  # sequence i lives in cache slot STAGING + i
         self.prefills: list[Prefill] = []  # prefill j lives in cache slot j
         self.cache: SlotCache | None = None
@@ -101,7 +111,8 @@ class Scheduler:
         self._drop_cancelled()
         if not self.sequences and not self.prefills:
             return None
-        rows = [RowWork(STAGING + i, (s.last,), s.position) for i, s in enumerate(self.sequences)]
+        speculate = 0 < len(self.sequences) <= self.speculate_rows
+        rows = [RowWork(STAGING + i, (s.last, *self._drafts(s, speculate)), s.position) for i, s in enumerate(self.sequences)]
         budget = self._chunk if rows else MAX_CHUNK
         prompts = []
         for j, job in enumerate(self.prefills):
@@ -112,6 +123,14 @@ class Scheduler:
             budget -= size
             prompts.append(PromptWork(j, job.done, job.req.prompt_ids[job.done : job.done + size], job.done + size == n))
         return Step(rows, prompts)
+
+    def _drafts(self, seq: Sequence, speculate: bool) -> tuple[int, ...]:
+        """The tokens `seq` guesses it will generate next, for the model to check in this step: never
+        more than it may still generate after the one it is sure to get."""
+        k = min(self.speculative_tokens, seq.req.params.max_new_tokens - len(seq.ids) - 1)
+        if not speculate or seq.lookup is None or k <= 0:
+            return ()
+        return tuple(seq.lookup.propose(k))
 
     def _set(self, req: Request, status: RequestStatus) -> None:
         with self._wake:
@@ -168,18 +187,19 @@ class Scheduler:
         return [s.req for s in self.sequences] + [j.req for j in self.prefills]
 
     # ---- after the forward pass ------------------------------------------------------------
-    def after_run(self, step: StepResult, work: Step) -> list[tuple[Sequence, int]]:
+    def after_run(self, step: StepResult, work: Step) -> list[ToSample]:
         """Account for a step that ran: rows move on, pieces are saved, finished prompts join the batch.
 
-        Returns every sequence to sample now, each with the row of `step.logits` that predicts
-        its next token (new sequences of one prompt share their prompt's row)."""
+        Returns every sequence to sample now with where its logits start in `step.logits` (new
+        sequences of one prompt share their prompt's row). A row moves past every token it fed;
+        the output step moves it back over the drafts the model did not confirm."""
         assert self.cache is not None and self.prefixes is not None
         self._adapt_chunk(work, step.seconds)
-        out: list[tuple[Sequence, int]] = []
+        out: list[ToSample] = []
         at = 0
         for seq, row in zip(self.sequences, work.rows, strict=True):
             seq.position += len(row.tokens)
-            out.append((seq, at))
+            out.append(ToSample(seq, at, row.tokens[1:]))
             at += len(row.tokens)
         finished = []
         for job, piece in zip(self.prefills, work.prompts, strict=False):
@@ -187,7 +207,7 @@ class Scheduler:
             job.done += len(piece.tokens)
             if piece.last:
                 self.prefixes.keep(job.req.prompt_ids, job.done, job.buffers)
-                out += [(seq, at) for seq in self._join(piece.slot, job.req)]
+                out += [ToSample(seq, at) for seq in self._join(piece.slot, job.req)]
                 at += 1
                 finished.append(piece.slot)
         self._remove_prefills(set(finished))
@@ -214,7 +234,10 @@ class Scheduler:
         new = []
         for i in range(p.samples):
             self.cache.copy(slot, STAGING + base + i, n)
-            new.append(Sequence(req, i, seed + i, Detokenizer(self.tokenizer), StopText(p.stop), position=n))
+            seq = Sequence(req, i, seed + i, Detokenizer(self.tokenizer), StopText(p.stop), position=n)
+            if self.speculative_tokens:
+                seq.lookup = PromptLookup(req.prompt_ids, seq.ids)
+            new.append(seq)
         self.sequences = self.sequences + new
         self._set(req, RequestStatus.RUNNING)
         with self.metrics.lock:

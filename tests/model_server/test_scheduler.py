@@ -30,9 +30,10 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
     lp.close()
 
 
-def scheduler(max_batch: int = 4) -> Scheduler:
+def scheduler(max_batch: int = 4, speculative_tokens: int = 0) -> Scheduler:
     config = types.SimpleNamespace(num_key_value_heads=1, num_attention_heads=1, hidden_size=4, num_hidden_layers=1)
-    sched = Scheduler(Metrics(), tokenizer=None, device="cpu", max_batch=max_batch, max_queue=8, prefix_bytes=0)
+    sched = Scheduler(Metrics(), tokenizer=None, device="cpu", max_batch=max_batch, max_queue=8, prefix_bytes=0,
+                      speculative_tokens=speculative_tokens)
     sched.attach(SlotCache(config, STAGING + max_batch, torch.float32, "cpu", max_capacity=64))
     return sched
 
@@ -50,8 +51,8 @@ def test_requests_are_admitted_while_the_batch_has_room_for_all_their_samples(lo
 
     sampled = sched.after_run(StepResult(torch.zeros(2, 5), 0.01), step)
     # both prompts finished: one sequence per sample, each with its prompt's logits row
-    assert [(s.req, s.index, row) for s, row in sampled] == [(reqs[0], 0, 0), (reqs[0], 1, 0), (reqs[1], 0, 1)]
-    assert [s.position for s, _ in sampled] == [3, 3, 3]
+    assert [(w.seq.req, w.seq.index, w.row, w.drafts) for w in sampled] == [(reqs[0], 0, 0, ()), (reqs[0], 1, 0, ()), (reqs[1], 0, 1, ())]
+    assert [w.seq.position for w in sampled] == [3, 3, 3]
     assert [r.status for r in reqs] == [RUNNING, RUNNING, WAITING]
     assert sched.stats() == {"running": 2, "queued": 1, "rows": 3}
     step = sched.schedule()
@@ -66,7 +67,7 @@ def test_a_row_that_leaves_is_replaced_by_the_last_and_its_request_finishes_with
     sched.add(one)
     step = sched.schedule()
     assert step is not None
-    seqs = [s for s, _ in sched.after_run(StepResult(torch.zeros(2, 5), 0.01), step)]
+    seqs = [w.seq for w in sched.after_run(StepResult(torch.zeros(2, 5), 0.01), step)]
     assert sched.cache is not None
     sched.cache.keys[0][STAGING + 2, :, :3] = 7.0  # the last row's cache
     sched.retire([seqs[0]])
@@ -93,3 +94,25 @@ def test_cancelled_requests_leave_the_queue_and_the_batch_as_cancelled(loop: asy
     assert sched.wait_for_work() and sched.schedule() is None  # the next step finds it cancelled
     assert queued.status is RequestStatus.CANCELLED
     assert sched.metrics.cancelled == 2 and sched.stats() == {"running": 0, "queued": 0, "rows": 0}
+
+
+def test_rows_feed_drafts_from_their_own_text_while_the_batch_is_small(loop: asyncio.AbstractEventLoop) -> None:
+    """Each row's drafts are what followed its last tokens earlier on, never more than it may still
+    generate after the token it is sure to get; above `speculate_rows` rows, none."""
+    sched = scheduler(max_batch=4, speculative_tokens=4)
+    prompt = [5, 6, 7, 8, 5, 6]
+    long, short = Request(prompt, SamplingParams(max_new_tokens=20), loop), Request(prompt, SamplingParams(max_new_tokens=3), loop)
+    sched.add(long)
+    sched.add(short)
+    step = sched.schedule()
+    assert step is not None
+    seqs = [w.seq for w in sched.after_run(StepResult(torch.zeros(2, 5), 0.01), step)]
+    for seq in seqs:  # as the output step does: the first token is taken
+        seq.ids.append(7)
+        seq.last = 7
+    step = sched.schedule()
+    assert step is not None
+    assert [r.tokens for r in step.rows] == [(7, 8, 5, 6, 7), (7, 8)]  # after 5 6 7 came 8 5 6 7; the short one may add 1 more
+    sched.speculate_rows = 1
+    step = sched.schedule()
+    assert step is not None and [r.tokens for r in step.rows] == [(7,), (7,)]
