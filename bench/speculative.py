@@ -14,6 +14,9 @@ nothing but the drafts differs), alternating which goes first:
   where checking drafts stops paying (the engine steps aside above `SPECULATE_ROWS`).
 
 Greedy decoding throughout; every pair of outputs must be identical (speculation is lossless).
+Beside the tokens each step gave (`t/step`), `bound` is what prompt lookup could give at best on
+the same outputs: at every step, of all earlier occurrences of the last 1 to 3 tokens, the one
+whose continuation matches longest (an oracle); the speed-up cannot exceed it.
 Each ratio is given twice: by wall-clock time, what a user waits, and by the process's CPU time,
 which another job on a shared machine disturbs far less (the two engines never run at once, so
 each request's CPU time is its own). One torch thread by default: with two threads on two cores
@@ -55,6 +58,7 @@ class Tally:
     accepted: int = 0
     same: int = 0
     cases: int = 0
+    bound_steps: int = 0  # steps an oracle choosing the best earlier occurrence would need
 
 
 def solutions(n: int, seed: int = 2027) -> list[Case]:
@@ -108,6 +112,26 @@ def prose(n: int, seed: int = 2029) -> list[Case]:
     return out
 
 
+def lookup_bound(prompt: list[int], out: tuple[int, ...], k: int, max_n: int = 3) -> int:
+    """Steps needed if every step took the longest run of `out` that follows any earlier occurrence
+    of the last 1..max_n tokens (at most `k` drafts, as the engine takes), plus the model's own token."""
+    history, t, steps = list(prompt), 0, 0
+    while t < len(out):
+        limit, best = min(k, len(out) - t - 1), 0
+        for n in range(1, max_n + 1):
+            suffix = history[-n:]
+            for end in range(n - 1, len(history) - 1):
+                if history[end - n + 1 : end + 1] == suffix:
+                    a = 0
+                    while a < limit and end + 1 + a < len(history) and history[end + 1 + a] == out[t + a]:
+                        a += 1
+                    best = max(best, a)
+        history += out[t : t + best + 1]
+        t += best + 1
+        steps += 1
+    return steps
+
+
 async def generate(engine: object, ids: list[int], case: Case) -> tuple[float, float, tuple[int, ...]]:
     """Wall and CPU seconds from submission to the last token, and the tokens."""
     t0, c0 = time.perf_counter(), time.process_time()
@@ -119,7 +143,7 @@ async def generate(engine: object, ids: list[int], case: Case) -> tuple[float, f
     return time.perf_counter() - t0, time.process_time() - c0, final
 
 
-async def side_by_side(engines: tuple[object, object], tok: object, cases: list[Case]) -> Tally:
+async def side_by_side(engines: tuple[object, object], tok: object, cases: list[Case], drafts: int) -> Tally:
     """Each case through both engines, alternating which goes first."""
     tally, on = Tally(), engines[1]
     drafted0, accepted0 = on.metrics.draft_tokens, on.metrics.accepted_tokens  # type: ignore[attr-defined]
@@ -133,6 +157,7 @@ async def side_by_side(engines: tuple[object, object], tok: object, cases: list[
             tally.seconds[which] += seconds
             tally.cpu[which] += cpu
         tally.tokens += len(outs[1])
+        tally.bound_steps += lookup_bound(ids, outs[0], drafts)
         tally.same += outs[0] == outs[1]
         tally.cases += 1
     tally.drafted = on.metrics.draft_tokens - drafted0  # type: ignore[attr-defined]
@@ -153,7 +178,8 @@ def report_kind(name: str, t: Tally, latency: bool, goal: str) -> str:
     rate = f"{t.accepted / t.drafted:4.0%}" if t.drafted else "  - "
     per_step = t.tokens / max(t.tokens - t.accepted, 1)  # each row-step gives one token plus the drafts it confirmed
     cols = f"{off / t.cases * 1000:6.0f} ms {on / t.cases * 1000:6.0f} ms" if latency else f"{t.tokens / off:5.0f} t/s {t.tokens / on:5.0f} t/s"
-    return (f"  {name:<24} {cols}  {off / on:5.2f}x  {t.cpu[0] / t.cpu[1]:5.2f}x  {goal:<8} {rate}  {per_step:4.2f}"
+    bound = t.tokens / max(t.bound_steps, 1)
+    return (f"  {name:<24} {cols}  {off / on:5.2f}x  {t.cpu[0] / t.cpu[1]:5.2f}x  {goal:<8} {rate}  {per_step:4.2f}  {bound:4.2f}"
             f"   {t.same}/{t.cases}")
 
 
@@ -179,15 +205,15 @@ async def run(args: argparse.Namespace) -> None:
     print(f"speculative decoding by prompt lookup: {args.drafts} drafts per step, embedded model on {loaded.device}, "
           f"{torch.get_num_threads()} torch threads, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print("single stream, greedy, side by side (ratio: off/on time, by wall clock and by CPU; latency: per suggestion):")
-    print(f"  {'kind':<24} {'off':>9} {'on':>9}  {'wall':>6}  {'cpu':>6}  {'goal':<8} accept t/step same")
+    print(f"  {'kind':<24} {'off':>9} {'on':>9}  {'wall':>6}  {'cpu':>6}  {'goal':<8} accept t/step bound same")
     try:
-        await side_by_side(engines, tok, solutions(2)[:1])  # warm-up
+        await side_by_side(engines, tok, solutions(2)[:1], args.drafts)  # warm-up
         kinds = (("step-by-step solutions", solutions(8 // n), False, ">= 2x"),
                  ("derivations (held out)", held_out_derivations(30 // n), True, ">= 1.7x"),
                  ("derivation worksheets", worksheets(30 // n), True, ">= 1.7x"),
                  ("prose", prose(10 // n), False, ">= 0.95x"))
         for name, cases, latency, goal in kinds:
-            print(report_kind(name, await side_by_side(engines, tok, cases), latency, goal), flush=True)
+            print(report_kind(name, await side_by_side(engines, tok, cases, args.drafts), latency, goal), flush=True)
         print("throughput, solutions at once (128 tokens each), every row drafting:")
         for b in batches(args.quick):
             cases = [Case(c.prompt, c.stop, 128) for c in solutions(b, seed=3000 + b)]
