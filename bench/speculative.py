@@ -11,7 +11,8 @@ nothing but the drafts differs), alternating which goes first:
 - prose (proofs, and honest refusals of questions outside the model's families): tokens/s (goal:
   no slower than 0.95x);
 - throughput of 1, 2, 4, 6, 8 and 16 solutions at once, every row drafting (off, on, on, off over
-  two sets of problems), to find the batch size where checking drafts stops paying (the engine steps aside above `SPECULATE_ROWS`).
+  two sets of problems), to find the batch size where checking drafts stops paying (the engine
+  steps aside above `SPECULATE_ROWS`).
 
 Greedy decoding throughout; every pair of outputs must be identical (speculation is lossless).
 Beside the tokens each step gave (`t/step`), `bound` is what prompt lookup could give at best on
