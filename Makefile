@@ -53,6 +53,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.batching
 	$(BIN)/python -m bench.keystrokes
 	$(BIN)/python -m bench.engine
+	$(BIN)/python -m bench.speculative
 	$(BIN)/python -m bench.hardening
 	$(BIN)/python -m bench.sandbox
 	$(BIN)/python -m bench.checking

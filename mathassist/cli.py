@@ -33,6 +33,7 @@ def sampling_flags(add: Any) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     from model_server import __version__
+    from model_server.drafter import CPU_SPECULATIVE_TOKENS, MAX_SPECULATIVE_TOKENS
 
     p = argparse.ArgumentParser(prog="mathassist", description="DeepSeekMath in your editor, notebook and terminal.")
     p.add_argument("--version", action="version", version=f"mathassist {__version__}")
@@ -52,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--prefix-cache-mb", type=int, default=None, metavar="MIB",
                    help="memory for recent prompts' caches, reused by prompts that start the same way "
                         "(default 4096 on a GPU, 512 on a CPU; 0 turns reuse off)")
+    s.add_argument("--speculative-tokens", type=int, default=None, metavar="N",
+                   help="tokens to guess per step from the text at hand and check in the same pass, output unchanged "
+                        f"(0 to {MAX_SPECULATIVE_TOKENS}; 0 turns it off; default {CPU_SPECULATIVE_TOKENS} on a CPU, 0 on a GPU)")
     s.add_argument("--allow-host", action="append", default=[], help="extra Host header to accept (when not on loopback)")
 
     v = sub.add_parser("solve", help="solve one problem step by step",
@@ -86,16 +90,22 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from model_server.drafter import MAX_SPECULATIVE_TOKENS
     from model_server.server import ServeOptions, serve
 
     if args.max_batch < 1 or args.max_queue < 0 or (args.prefix_cache_mb or 0) < 0:
         print("mathassist serve: --max-batch must be at least 1, --max-queue and --prefix-cache-mb at least 0", file=sys.stderr)
+        return 2
+    if args.speculative_tokens is not None and not 0 <= args.speculative_tokens <= MAX_SPECULATIVE_TOKENS:
+        print(f"mathassist serve: --speculative-tokens must be between 0 and {MAX_SPECULATIVE_TOKENS} (0 turns speculation off), "
+              f"got {args.speculative_tokens}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     return serve(ServeOptions(
         model=args.model, device=args.device, dtype=args.dtype, host=args.host, port=args.port,
         api_key=args.api_key, idle_timeout=args.idle_timeout, max_batch=args.max_batch,
         max_queue=args.max_queue, allow_hosts=tuple(args.allow_host), prefix_cache_mb=args.prefix_cache_mb,
+        speculative_tokens=args.speculative_tokens,
     ))
 
 
