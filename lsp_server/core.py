@@ -15,6 +15,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
+from checker import Checker
 from lsp_server.gateway import ModelGateway
 from lsp_server.settings import Settings, parse_settings
 from lsp_server.suggest import Suggester
@@ -52,6 +53,7 @@ class MathServer(LanguageServer):
         self.settings = Settings()
         self.gateway = ModelGateway(self)
         self.suggester = Suggester(self)
+        self.checker = Checker()  # its workers start on the first check; the language server's own
         self._background: set[asyncio.Task[Any]] = set()
 
     def run_in_background(self, coro: Coroutine[Any, Any, Any]) -> None:

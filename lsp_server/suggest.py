@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 from pygls.workspace import TextDocument
 
-from checker import check_suggestions, verdict_of
+from checker import Verdict, verdict_of
 from lsp_server.following import Anchor, Generation, rest_of
 from mathcore.context import MathContext, extract_context, language_of
 from mathcore.postprocess import FILTERS, Filter, drop_empty, postprocess, strip_trailing_space
@@ -209,7 +209,7 @@ class Suggester:
         text = postprocess(gen.raw, ctx)
         if not text or settings.verify != "filter":
             return text
-        [results] = await asyncio.to_thread(check_suggestions, doc, language, offset, [text])
+        [results] = await asyncio.to_thread(self.server.checker.check_suggestions, doc, language, offset, [text])
         unknown_names = new_variables(doc[:offset], text, language)
         if verdict_of(results) != "wrong" and not unknown_names:
             return text
@@ -235,8 +235,8 @@ class Suggester:
         candidates = [s.text for s in ranked(completion.choices, ctx) if s.text != exclude and not new_variables(doc[:offset], s.text, language)]
         if not candidates:
             return None
-        checked = await asyncio.to_thread(check_suggestions, doc, language, offset, candidates)
-        return next((c for c, r in zip(candidates, checked, strict=True) if verdict_of(r) == "verified"), None)
+        checked = await asyncio.to_thread(self.server.checker.check_suggestions, doc, language, offset, candidates)
+        return next((c for c, r in zip(candidates, checked, strict=True) if verdict_of(r) == Verdict.VERIFIED), None)
 
     async def sample(self, prompt: str, params: SamplingParams) -> Completion:
         """One batched request (n = params.samples) with log-probabilities; a lost model process is
@@ -262,9 +262,10 @@ class Suggester:
         if settings.verify == "filter" and steps:
             doc, language, offset = self._document_at(uri, line, character)
             # a step continues the text after a space or a new line; its mathematics is read in place
-            checked = await asyncio.to_thread(check_suggestions, doc, language, offset, [" " + s.text for s in steps])
+            checked = await asyncio.to_thread(self.server.checker.check_suggestions, doc, language, offset, [" " + s.text for s in steps])
             steps = [ProofStep(s.text, s.logprob, verdict_of(r)) for s, r in zip(steps, checked, strict=True)]
-            steps = sorted((s for s in steps if s.verdict != "wrong"), key=lambda s: s.verdict != "verified")  # stable: likeliest first within
+            # stable: likeliest first within
+            steps = sorted((s for s in steps if s.verdict != Verdict.WRONG), key=lambda s: s.verdict != Verdict.VERIFIED)
         return steps[: settings.candidates]
 
 

@@ -4,7 +4,8 @@ that ask, `textDocument/publishDiagnostics` (push) after a pause in typing for t
 The checker (`checker.check_document`) runs in a thread over its time-bounded workers, so checking
 never blocks typing or completion; a newer edit supersedes a pending check. Only `wrong` steps
 speak (severity Warning, source `mathassist`, code `wrong-step`, the counterexample in the
-message and in `data`); verified and unknown steps are silent. Results are cached per step by the
+message and in `data`), and a value rounded to the digits written (`= 6.67`) is an Information
+(code `approximate-value`); verified and unknown steps are silent. Results are cached per step by the
 checker, so a re-check after an edit decides only what changed.
 """
 
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from checker import Result, check_document
+from checker import Result, Verdict
 from lsp_server.suggest import document_language
 
 if TYPE_CHECKING:
@@ -27,22 +28,24 @@ PAUSE_S = 0.5
 MAX_CHECKED_CHARS = 1_000_000  # past this (some 15,000 steps), a document is not checked as it is typed
 SOURCE = "mathassist"
 CODE = "wrong-step"
+APPROXIMATE_CODE = "approximate-value"  # information, never a warning: `= 6.67` for 20/3
 
 
 def to_diagnostics(results: list[Result], lines: list[str]) -> list[types.Diagnostic]:
-    """One Warning per wrong step, spanning the rest of the row's line."""
+    """One Warning per wrong step and one Information per rounded value, spanning the rest of the row's line."""
     out = []
     for r in results:
-        if r.verdict != "wrong":
+        if r.verdict not in (Verdict.WRONG, Verdict.APPROXIMATE):
             continue
+        wrong = r.verdict == Verdict.WRONG
         line = r.line - 1
         end = len(lines[line].rstrip()) if 0 <= line < len(lines) else r.column
         out.append(types.Diagnostic(
             range=types.Range(start=types.Position(line=line, character=r.column - 1), end=types.Position(line=line, character=max(end, r.column))),
-            message=f"wrong step: {r.step}: {r.message}",
-            severity=types.DiagnosticSeverity.Warning,
+            message=f"{'wrong step' if wrong else 'approximate'}: {r.step}: {r.message}",
+            severity=types.DiagnosticSeverity.Warning if wrong else types.DiagnosticSeverity.Information,
             source=SOURCE,
-            code=CODE,
+            code=CODE if wrong else APPROXIMATE_CODE,
             data={"step": r.step, "counterexample": r.counterexample},
         ))
     return out
@@ -61,7 +64,7 @@ async def check(ls: MathServer, uri: str) -> tuple[list[Result], list[str]] | No
     if len(text) > MAX_CHECKED_CHARS:
         log.info("%s has %d characters; derivations are checked up to %d (use mathassist check)", uri, len(text), MAX_CHECKED_CHARS)
         return None
-    results = await asyncio.to_thread(check_document, text, language)
+    results = await asyncio.to_thread(ls.checker.check_document, text, language)
     return results, text.replace("\r\n", "\n").split("\n")
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from checker import check_suggestions, verdict_of
+from checker import Verdict, verdict_of
 from lsp_server.features.diagnostics import CODE, SOURCE
 from lsp_server.suggest import RESAMPLE, RESAMPLE_TEMPERATURE, document_language, ranked
 from mathcore.context import extract_context
@@ -99,7 +99,7 @@ async def _verified(ls: MathServer, uri: str, lines: list[str], row: int, begin:
     candidates = [s.text for s in ranked(completion.choices, ctx) if s.text.strip() != current.strip()]
     if not candidates:
         return []
-    checked = await asyncio.to_thread(check_suggestions, before, language, len(before), candidates)
-    verified = [c for c, r in zip(candidates, checked, strict=True) if verdict_of(r) == "verified"]
+    checked = await asyncio.to_thread(ls.checker.check_suggestions, before, language, len(before), candidates)
+    verified = [c for c, r in zip(candidates, checked, strict=True) if verdict_of(r) == Verdict.VERIFIED]
     log.info("fixes for %r at %s:%d: %d sampled, %d verified", current, uri, row + 1, len(candidates), len(verified))
     return verified

@@ -4,6 +4,7 @@ silence where a row makes no claim, and the exit codes a CI or pre-commit hook r
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -19,8 +20,11 @@ CORPUS = Path(__file__).parent / "corpus"
 NOTES_EXPECTED = {(6, "verified"), (7, "verified"), (18, "wrong")}
 
 
-def check(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mathassist", "check", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+def check(*args: str, cache: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`mathassist check` with a cache folder of the test's own (none: no cache file at all)."""
+    env = {**os.environ, "MATHASSIST_CACHE_DIR": str(cache)} if cache else os.environ
+    return subprocess.run([sys.executable, "-m", "mathassist", "check", *args, *([] if cache else ["--no-cache"])], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, env=env)
 
 
 def expected_verdicts(path: Path) -> set[tuple[int, str]]:
