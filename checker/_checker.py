@@ -62,6 +62,7 @@ class Checker:
         self._steps: BoundedCache[_Key, tuple[Decision | None]] = BoundedCache(self.config.cache_size)  # (None,): no claim
         self._answers: BoundedCache[tuple[str, str], bool] = BoundedCache(self.config.cache_size)
         self._file = CacheFile(self.config.cache_file) if self.config.cache_file is not None else None
+        self.decided = 0  # claims sent to the workers so far (the rest came from a cache)
 
     def __enter__(self) -> Checker:
         return self
@@ -147,6 +148,7 @@ class Checker:
     def _decide(self, claims: dict[_Key, Claim], timeout: float) -> dict[_Key, tuple[Decision | None, float | None]]:
         """Decide in the workers: key -> (decision, the time limit it ran out of, if it did)."""
         pool = self._get_pool()
+        self.decided += len(claims)
         futures = {key: pool.schedule(decide, args=[claim, self.config.read], timeout=timeout) for key, claim in claims.items()}
         out: dict[_Key, tuple[Decision | None, float | None]] = {}
         for key, future in futures.items():
