@@ -176,7 +176,7 @@ def _prepare(text: str, thousands: bool, reading: Reading) -> str:
     if reading.narrow_arguments:
         text = _narrow(text)
     # juxtaposed numbers are added by the reader: make every product explicit
-    text = re.sub(r"(?<![\^_\d])(\d+(?:\.\d+)?)\s*(?=\(|e(?![a-zA-Z])|\\[a-zA-Z])", r"\1\\cdot ", text)
+    text = re.sub(r"(?<![\^_\d])(\d+(?:\.\d+)?)\s*(?=\(|e(?![a-zA-Z])|\\(?!cdot|times|div)[a-zA-Z])", r"\1\\cdot ", text)
     text = re.sub(r"\)\s*(?=[\d(])", r")\\cdot ", text)
     text = re.sub(r"\}\s*(?=\\[dt]?binom)", r"}\\cdot ", text)
     # a decimal is the rational it writes (`0.1 + 0.2 = 0.3` holds)
