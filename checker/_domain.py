@@ -80,6 +80,9 @@ class Domain:
             if not parts or len(parts) < 3 or any(parts[i] not in _RELATIONS for i in range(1, len(parts), 2)):
                 raise Unreadable(text)
             sides = [read(p, reading) for p in parts[0::2]]
+            others = {str(s) for side in sides for s in side.free_symbols} - names
+            if others:  # `n \ge M` with M not in the step: it constrains n in a way no point can test
+                raise Unreadable(f"{text} involves {', '.join(sorted(others))}")
             for i in range(0, len(sides) - 1):
                 self.conditions.append(getattr(sp, _RELATIONS[parts[2 * i + 1]])(sides[i], sides[i + 1], evaluate=False))
         except (Unreadable, TypeError, ValueError):
@@ -186,7 +189,7 @@ def _guards(claim: Claim, reading: Reading) -> list[Any]:
 
     from checker._read import parse
 
-    out = []
+    out: list[Any] = []
     for text in (claim.lhs, claim.rhs):
         try:
             expr = parse(text, evaluate=False, reading=reading)
