@@ -80,8 +80,9 @@ def _decide(claim: Claim, config: ReadConfig, reading: Reading) -> Decision | No
     lhs, rhs = domain.declare(lhs), domain.declare(rhs)
     if _applied_unknowns(lhs) or _applied_unknowns(rhs):  # `f(t)`, `u(t - a)`: nothing to compute, only to compare
         same = claim.relation == "=" and _zero(lhs - rhs, simplify=False)
-        return Decision(Verdict.VERIFIED, "both sides are the same expression") if same else \
-            Decision(Verdict.UNKNOWN, "it involves functions that are not defined here")
+        if same:
+            return Decision(Verdict.VERIFIED, "both sides are the same expression")
+        return None if claim.kind == "lone" else Decision(Verdict.UNKNOWN, "it involves functions that are not defined here")
     if _indefinite(lhs) or _indefinite(rhs):
         return _antiderivative(claim, lhs, rhs, domain)
     if lhs.atoms(sp.Integral) | rhs.atoms(sp.Integral) and lhs.free_symbols != rhs.free_symbols and claim.kind != "implies":
@@ -325,6 +326,9 @@ def _implies(claim: Claim, lhs: Any, rhs: Any, domain: Domain, reading: Reading)
         p_lhs, p_rhs = (domain.declare(_doit(read(p, reading))) for p in claim.premise)
     except Unreadable as exc:
         return Decision(Verdict.UNKNOWN, str(exc))
+    if _zero(p_lhs - p_rhs, simplify=False):
+        # the row above is an identity, not an equation to solve: this row is a lone row of its own (a table of formulas)
+        return _lone_identity(lhs, rhs, domain)
     symbols = (p_lhs.free_symbols | p_rhs.free_symbols | lhs.free_symbols | rhs.free_symbols)
     if len(symbols) != 1:
         return Decision(Verdict.UNKNOWN, "an equation step in several variables is not decided")
@@ -345,6 +349,17 @@ def _implies(claim: Claim, lhs: Any, rhs: Any, domain: Domain, reading: Reading)
             return Decision(Verdict.WRONG, f"{x} = {_show(sp.N(s))} solves the previous equation but not this one: "
                                            f"the left side is {found['left']} and the right side is {found['right']}", found)
     return Decision(Verdict.VERIFIED, "every solution of the previous equation solves this one")
+
+
+def _lone_identity(lhs: Any, rhs: Any, domain: Domain) -> Decision | None:
+    """A row that is an identity is verified; otherwise it is an equation or a definition: no claim."""
+    diff = lhs - rhs
+    if _zero(diff, simplify=False):
+        return Decision(Verdict.VERIFIED, "the two sides are equal (their difference expands to 0)")
+    found, compared = _counterexample(lhs, rhs, domain)
+    if found is None and compared >= MIN_POINTS:
+        return Decision(Verdict.VERIFIED, f"the two sides agree at all {compared} points tried{domain.where()}")
+    return None
 
 
 def _inequality(claim: Claim, lhs: Any, rhs: Any, domain: Domain) -> Decision:

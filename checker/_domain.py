@@ -45,7 +45,7 @@ class Domain:
 
     @classmethod
     def of(cls, claim: Claim, config: ReadConfig, exprs: tuple[Any, ...], reading: Reading) -> Domain:
-        domain = cls(real=config.real)
+        domain = cls(real=config.real and not reading.imaginary_i)  # with i the imaginary unit, values are complex
         names = {str(s) for e in exprs for s in e.free_symbols}
         for e in exprs:
             for name in _natural_names(e):

@@ -166,12 +166,12 @@ def _prepare(text: str, thousands: bool, reading: Reading) -> str:
     unknown = {c for c in re.findall(r"\\([a-zA-Z]+)", text)} - _KNOWN
     if unknown or re.search(r"\\mathrm\{(?!d\})", text):
         raise Unreadable(f"\\{sorted(unknown)[0] if unknown else 'mathrm'} is not plain scalar mathematics (or not read here)")
-    if re.search(r"\\(omicron|varsigma)(?![a-zA-Z])|(?<![a-zA-Z\\])[IE]_", text):
+    if re.search(r"\\(omicron|varsigma|varrho)(?![a-zA-Z])|(?<![a-zA-Z\\])[IE]_", text):
         raise Unreadable("an indexed I or E is not read")
     text = re.sub(r"(?<![a-zA-Z\\])I(?![a-zA-Z])", lambda _: _PLACEHOLDERS["I"] + " ", text)
     text = re.sub(r"\\gamma(?![a-zA-Z])", lambda _: _PLACEHOLDERS["\\gamma"] + " ", text)
     if reading.imaginary_i:
-        text = re.sub(r"(?<![a-zA-Z\\])i(?![a-zA-Z_])", "I", text)
+        text = re.sub(r"(?<![a-zA-Z\\])i(?![a-zA-Z_])", r"\\varrho ", text)
     if not reading.euler_e:
         text = re.sub(r"(?<![a-zA-Z\\])e(?![a-zA-Z])", r"\\epsilon ", text) if "\\epsilon" not in text else text
     text = re.sub(r"\\log(?![a-zA-Z_])", r"\\ln" if reading.natural_log else r"\\log_{10}", text)
@@ -232,8 +232,8 @@ def _parse(text: str, thousands: bool, reading: Reading) -> Any:
     except Exception as exc:  # the parser raises bare Exceptions for what it cannot parse
         raise Unreadable(f"cannot read {text!r}: {str(exc).splitlines()[0]}") from None
     if isinstance(expr, sp.Basic):
-        names = {s: sp.Symbol({"omicron": "I", "varsigma": "gamma", "epsilon": "e"}.get(s.name, s.name))
-                 for s in expr.free_symbols if isinstance(s, sp.Symbol) and s.name in ("omicron", "varsigma", "epsilon")}
+        names = {s: sp.I if s.name == "varrho" else sp.Symbol({"omicron": "I", "varsigma": "gamma", "epsilon": "e"}[s.name])
+                 for s in expr.free_symbols if isinstance(s, sp.Symbol) and s.name in ("omicron", "varsigma", "epsilon", "varrho")}
         if names:
             expr = expr.xreplace(names)
     return expr
