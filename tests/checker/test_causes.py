@@ -59,8 +59,8 @@ def test_antiderivatives_are_equal_up_to_a_constant(source: str, doc: str, expec
     ("jirilebl__diffyqs/ch-laplace.tex:946", "\\[ {\\mathcal{L}}^{-1} \\left\\{ \\frac{1}{s^2+1} \\right\\} = \\sin t \\]"),
     ("zhihuammu__ODE-book/chaps/00/chap00_B_formula.md:28",
      "$$\\dfrac{n!}{k!(n-k)!} = \\dfrac{n(n-1)(n-2)\\cdots(n-k+1)}{k!}$$"),
-    ("jirilebl__diffyqs/ch-higher-order-ode.tex:2972", "\\begin{equation*}\n\\tan \\gamma = \\frac{B}{A} = \\frac{2\\omega p}{\\omega_0^2-\\omega^2}\n"
-     "\\end{equation*}"),
+    ("jirilebl__diffyqs/ch-higher-order-ode.tex:2972",
+     "\\begin{equation*}\n\\tan \\gamma = \\frac{B}{A} = \\frac{2\\omega p}{\\omega_0^2-\\omega^2}\n\\end{equation*}"),
     ("jirilebl__diffyqs/ch-higher-order-ode.tex:2498 (primes)", "\\begin{equation*}\n u_1 = \\int u_1'\\,dx = \\int ( \\cos x-\\sec x ) \\,dx\n"
      "\\end{equation*}"),
     ("issue 23 (matrices)", "\\[ (R^T R)^{-1} = R^{-1} (R^T)^{-1} = R^{-1} R^{-1} \\]"),
