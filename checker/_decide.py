@@ -56,6 +56,8 @@ def _applies(reading: Reading, text: str) -> bool:
         return bool(re.search(r"(?<![a-zA-Z\\])e(?![a-zA-Z])", text))
     if not reading.natural_log:
         return "\\log" in text
+    if not reading.star_product:  # between numbers, * is a product whoever wrote it
+        return "*" in text and bool(re.search(r"[a-zA-Z]", re.sub(r"\\[a-zA-Z]+", "", text)))
     return reading.narrow_arguments
 
 
@@ -66,6 +68,8 @@ def _describe_reading(reading: Reading) -> str:
         return "e is a name, not Euler's number"
     if not reading.natural_log:
         return "\\log is base 10"
+    if not reading.star_product:
+        return "* is an operator such as a convolution"
     return "each function applies to the first factor after it"
 
 

@@ -37,9 +37,11 @@ class Reading:
     euler_e: bool = True  # a lone `e` is Euler's number (else a name)
     natural_log: bool = True  # `\\log x` is ln x (else log base 10)
     narrow_arguments: bool = False  # `\\tan x(y)` is tan(x)·y (else tan(x·y))
+    star_product: bool = True  # `a * b` is a product (else an operator: a convolution, `z^*`)
 
 
-READINGS = (Reading(), Reading(imaginary_i=True), Reading(euler_e=False), Reading(natural_log=False), Reading(narrow_arguments=True))
+READINGS = (Reading(), Reading(imaginary_i=True), Reading(euler_e=False), Reading(natural_log=False), Reading(narrow_arguments=True),
+            Reading(star_product=False))
 
 _GREEK = ["alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta", "vartheta", "iota", "kappa", "lambda",
           "mu", "nu", "xi", "rho", "sigma", "tau", "upsilon", "phi", "varphi", "chi", "psi", "omega", "Delta", "Theta", "Lambda", "Xi",
@@ -161,6 +163,10 @@ def _prepare(text: str, thousands: bool, reading: Reading) -> str:
         raise Unreadable("numbers side by side are not read (a product? digits grouped?)")
     if "'" in text or re.search(r"\^\s*\{?\s*(?:T|\\top|\\intercal|\\mathsf\{T\})\s*\}?(?![a-zA-Z])", text):
         raise Unreadable("primes and transposes are not read")
+    if not reading.star_product and "*" in text:
+        raise Unreadable("* may be a convolution or another operator")
+    if re.search(r"(?<![\\a-zA-Z])[A-Za-z]\s*\(\s*-?\s*\d+(?:\.\d+)?\s*\)", text):
+        raise Unreadable("a letter applied to a number (`E(0)`) is a function's value, not read here")
     if re.search(r"(?<![a-zA-Z\\])[Oo]\s*\(", text) or _UNITS.search(text) or re.search(r"\[\s*[a-zA-Z]+\s*/\s*[a-zA-Z]+\s*\]", text):
         raise Unreadable("O(...), units and other notations that are not numbers are not read")
     unknown = {c for c in re.findall(r"\\([a-zA-Z]+)", text)} - _KNOWN
