@@ -56,6 +56,8 @@ def _applies(reading: Reading, text: str) -> bool:
         return bool(re.search(r"(?<![a-zA-Z\\])e(?![a-zA-Z])", text))
     if not reading.natural_log:
         return "\\log" in text
+    if reading.floor_division:
+        return bool(re.search(r"\d\s*(?:\\div|/)\s*\d", text))
     if not reading.star_product:  # between numbers, * is a product whoever wrote it
         return "*" in text and bool(re.search(r"[a-zA-Z]", re.sub(r"\\[a-zA-Z]+", "", text)))
     return reading.narrow_arguments
@@ -68,6 +70,8 @@ def _describe_reading(reading: Reading) -> str:
         return "e is a name, not Euler's number"
     if not reading.natural_log:
         return "\\log is base 10"
+    if reading.floor_division:
+        return "the division is a whole quotient (with a remainder)"
     if not reading.star_product:
         return "* is an operator such as a convolution"
     return "each function applies to the first factor after it"
@@ -107,6 +111,10 @@ def _decide(claim: Claim, config: ReadConfig, reading: Reading) -> Decision | No
         return Decision(Verdict.UNKNOWN, "the two sides have different variables (a name, a substitution or an equation to solve)")
     if claim.relation != "=":
         return _inequality(claim, lhs, rhs, domain)
+    # `\frac{1}{1 - \frac{1}{1 - a}} = a`: a variable set equal to an expression in itself is an equation to solve
+    if any(isinstance(side, sp.Symbol) and side in other.free_symbols for side, other in ((lhs, rhs), (rhs, lhs))) \
+            and not _zero(diff, simplify=False):
+        return Decision(Verdict.UNKNOWN, "a variable equal to an expression in itself: an equation to solve, not an identity")
     if not (_applied_unknowns(lhs) or _applied_unknowns(rhs)) and _zero(diff, simplify=False):
         return Decision(Verdict.VERIFIED, "the two sides are equal (their difference expands to 0)")  # milliseconds: a suggestion waits on this
     if _applied_unknowns(lhs) or _applied_unknowns(rhs):

@@ -38,10 +38,11 @@ class Reading:
     natural_log: bool = True  # `\\log x` is ln x (else log base 10)
     narrow_arguments: bool = False  # `\\tan x(y)` is tan(x)·y (else tan(x·y))
     star_product: bool = True  # `a * b` is a product (else an operator: a convolution, `z^*`)
+    floor_division: bool = False  # `111 \\div 5 = 22` (with a remainder) and `42/5 = 8` (Legendre) are whole quotients
 
 
 READINGS = (Reading(), Reading(imaginary_i=True), Reading(euler_e=False), Reading(natural_log=False), Reading(narrow_arguments=True),
-            Reading(star_product=False))
+            Reading(star_product=False), Reading(floor_division=True))
 
 _GREEK = ["alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta", "vartheta", "iota", "kappa", "lambda",
           "mu", "nu", "xi", "rho", "sigma", "tau", "upsilon", "phi", "varphi", "chi", "psi", "omega", "Delta", "Theta", "Lambda", "Xi",
@@ -163,6 +164,10 @@ def _prepare(text: str, thousands: bool, reading: Reading) -> str:
         raise Unreadable("numbers side by side are not read (a product? digits grouped?)")
     if "'" in text or re.search(r"\^\s*\{?\s*(?:T|\\top|\\intercal|\\mathsf\{T\})\s*\}?(?![a-zA-Z])", text):
         raise Unreadable("primes and transposes are not read")
+    if re.search(r"\d\s*_\s*\{?\s*\d", text):
+        raise Unreadable("a number with a subscript is written in a base (`1556_7`), not read here")
+    if reading.floor_division:
+        text = re.sub(r"(?<![\d.^_])(\d+)\s*(?:\\div|/)\s*(\d+)(?![\d.])", r"\\lfloor \\frac{\1}{\2} \\rfloor ", text)
     if not reading.star_product and "*" in text:
         raise Unreadable("* may be a convolution or another operator")
     if re.search(r"(?<![\\a-zA-Z])[A-Za-z]\s*\(\s*-?\s*\d+(?:\.\d+)?\s*\)", text):

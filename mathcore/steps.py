@@ -273,6 +273,18 @@ class _Assumed:
         return tuple(dict.fromkeys([*(c for at, c in self.comments if at < start), *given]))
 
 
+_NOT_CLAIMED = re.compile(r"\b(?:not|never|false|wrong|incorrect|impossible|contradict\w*|absurd|plug\w*|substitut\w*|mistake\w*)\b"
+                          r"|n't\b", re.I)
+
+
+def _sentence(text: str, start: int, end: int) -> str:
+    """The prose around a piece of inline mathematics: back to the end of the previous sentence, on to the end of this one."""
+    before = max(*(text.rfind(s, max(0, start - 200), start) for s in (". ", "\n", ": ", "; ")), start - 200, 0)
+    stops = [i for i in (text.find(s, end, end + 200) for s in (". ", "\n", ": ", "; ")) if i >= 0]
+    after = min(stops) if stops else min(len(text), end + 200)
+    return _INLINE.sub(" ", text[before:start] + " " + text[end:after])
+
+
 def extract_claims(doc: str, language: str, inline: bool = False) -> list[Claim]:
     """Every claim in `doc` (`latex`, `markdown` or `plaintext`), in document order; with `inline`,
     those of `$...$` too."""
@@ -302,6 +314,8 @@ def extract_claims(doc: str, language: str, inline: bool = False) -> list[Claim]
         masked = _BLOCK.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), doc)
         for m in _INLINE.finditer(masked):
             group = 1 if m.group(1) is not None else 2
+            if _NOT_CLAIMED.search(_sentence(masked, m.start(), m.end())):
+                continue  # `$1 = 3 + 4$ is not true`, `plugging in 1 we get ...`, `Wrong: ...`: stated, not claimed
             claims += [c for c in _block_claims(lines, m.group(group), m.start(group)) if c.kind != "implies"]
         claims.sort(key=lambda c: (c.line, c.column))
     return claims
