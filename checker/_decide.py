@@ -330,7 +330,7 @@ def _antiderivative(claim: Claim, lhs: Any, rhs: Any, domain: Domain) -> Decisio
     return Decision(Verdict.UNKNOWN, "too few points where the derivatives could be compared")
 
 
-def _implies(claim: Claim, lhs: Any, rhs: Any, domain: Domain, reading: Reading) -> Decision:
+def _implies(claim: Claim, lhs: Any, rhs: Any, domain: Domain, reading: Reading) -> Decision | None:
     import sympy as sp
 
     assert claim.premise is not None
