@@ -96,7 +96,7 @@ def naive(jobs: int | None) -> None:
 
     from pebble import ProcessPool
 
-    from mathcore.context import language_of
+    from mathcore.languages import language_of
     from mathcore.steps import extract_claims
 
     audit = expected()

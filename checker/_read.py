@@ -1,6 +1,6 @@
 """LaTeX to sympy through latex2sympy2_extended, with what it gets wrong or cannot know fixed first.
 
-Its pitfalls (shared notes, and the corpus of real documents): symbols are lowercased unless told
+Its pitfalls (found on the corpus of real documents too): symbols are lowercased unless told
 not to, `\\frac12` needs its normaliser, `2\\frac{1}{2}` is a mixed number whatever the flag says,
 and juxtaposed numbers are added: `3(3)` is 6, `(2)(3)` is 5, `2\\,598\\,960` is 1560, adjacent
 `\\binom`s add. `\\gamma` is Euler's constant and `I` the imaginary unit there (`I_x` loses its

@@ -30,12 +30,13 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import Markdown, display
-from traitlets import Bool, Float, Int, TraitType, Unicode
+from traitlets import Bool, Float, Int, TraitType, Unicode, default
 
+from assist import solve
 from mathcore.sampling import PARAMS, InvalidParameter, Param, SamplingParams
 from mathcore.solution import SolveResult, StepCheck, jupyter_markdown, mark_refuted
 from mathcore.tools import MAX_TOOL_ROUNDS, tool_rounds
-from model_server.client import Client, ClientError, solve
+from model_server.client import Client, ClientError
 from sandbox import Limits, SandboxError
 
 __all__ = ["SolveError", "SolveMagics"]
@@ -78,14 +79,22 @@ class SolveMagics(Magics):
     check = Bool(True, help="check the equations of solutions with the derivation checker; refuted steps are marked").tag(config=True)
     tools = Bool(False, help="let the model write Python that runs in the sandbox (DeepSeekMath's tool-integrated format)").tag(config=True)
     max_tool_rounds = Int(2, help=f"programs run per solution at most, 1 to {MAX_TOOL_ROUNDS}").tag(config=True)
-    tool_time_limit = Float(10.0, help="wall-clock seconds a program may run in the sandbox").tag(config=True)
-    tool_memory_limit = Int(1024, help="memory (MiB) a program may use in the sandbox").tag(config=True)
+    tool_time_limit = Float(help="wall-clock seconds a program may run in the sandbox (default 10, or $MATHASSIST_SANDBOX_TIME)").tag(config=True)
+    tool_memory_limit = Int(help="memory (MiB) a program may use in the sandbox (default 1024, or $MATHASSIST_SANDBOX_MEMORY)").tag(config=True)
     update_interval = Float(0.1, help="seconds between display updates while streaming").tag(config=True)
     model = Unicode("", help="model for a process this kernel starts (default: $MATHASSIST_MODEL or auto)").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         self._client: Client | None = None
+
+    @default("tool_time_limit")
+    def _time_from_env(self) -> float:  # as the CLI: the environment, else the sandbox's default
+        return Limits.from_env().wall_seconds
+
+    @default("tool_memory_limit")
+    def _memory_from_env(self) -> int:
+        return Limits.from_env().memory_mib
 
     def _defaults(self) -> SamplingParams:
         names = {f: f"SolveMagics.{f}" for f in FIELDS}
@@ -127,7 +136,10 @@ class SolveMagics(Magics):
             rounds = tool_rounds(self.max_tool_rounds if args.max_tool_rounds is None else args.max_tool_rounds)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        limits = Limits.of(self.tool_time_limit, self.tool_memory_limit)
+        try:
+            limits = Limits.of(self.tool_time_limit, self.tool_memory_limit)
+        except SandboxError as exc:
+            raise UsageError(f"{exc}; or set %config SolveMagics.tool_time_limit and tool_memory_limit") from None
         if not cell.strip():
             raise UsageError("%%solve needs a problem in the cell body, for example: Solve for $x$: $2x + 3 = 7$.")
         client = self._connect()

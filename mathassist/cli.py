@@ -16,7 +16,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from mathcore.sampling import PARAMS, InvalidParameter, SamplingParams
+from mathcore.sampling import MAX_SAMPLES, PARAMS, InvalidParameter, SamplingParams
 from mathcore.solution import REFUTED_NOTE, StepCheck, mark_refuted
 from mathcore.tools import MAX_TOOL_ROUNDS, tool_rounds
 
@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=0, help="0 picks a free port (written to server.json)")
     s.add_argument("--api-key", default=None, help="bearer token to require (default: a random one in server.json)")
     s.add_argument("--idle-timeout", type=float, default=0.0, help="exit after this many idle seconds (0: never)")
-    s.add_argument("--max-batch", type=int, default=16, help="sequences decoded together")
+    s.add_argument("--max-batch", type=int, default=MAX_SAMPLES, help=f"sequences decoded together (default {MAX_SAMPLES})")
     s.add_argument("--max-queue", type=int, default=64, help="requests waiting before 429")
     s.add_argument("--prefix-cache-mb", type=int, default=None, metavar="MIB",
                    help="memory for recent prompts' caches, reused by prompts that start the same way "
@@ -106,7 +106,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _solve(args: argparse.Namespace) -> int:
-    from model_server.client import Client, solve
+    from assist import solve
+    from model_server.client import Client
 
     if not args.problem.strip():
         print("mathassist solve: the problem is empty; give it in quotes, for example: mathassist solve 'Compute $12 + 30$.'",
@@ -135,7 +136,10 @@ def _solve(args: argparse.Namespace) -> int:
             if result.unsure():
                 agree, total = result.agreement()
                 print(f"low agreement: only {agree} of {total} samples give this answer; treat it as unsure")
-        print(f"answer: {result.answer if result.answer is not None else '(none found)'}   [{result.model}]")
+        if result.declined is not None:
+            print(f"declined: the model gives no answer to this kind of problem (its reason is above)   [{result.model}]")
+        else:
+            print(f"answer: {result.answer if result.answer is not None else '(none found)'}   [{result.model}]")
         if result.refuted():
             print(f"⚠ {REFUTED_NOTE.format(n=len(result.refuted()))}")
     return 0

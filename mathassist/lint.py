@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from checker import Checker, CheckerConfig, Result, Verdict, checker_version, default_cache_dir
-from mathcore.context import language_of
+from mathcore.languages import language_of
 
 __all__ = ["FORMATS", "check_files", "github_lines", "sarif", "text_lines"]
 

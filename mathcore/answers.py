@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["extract_answer", "extract_boxed", "strip_answer"]
+__all__ = ["declined", "extract_answer", "extract_boxed", "strip_answer"]
 
 _FINAL = re.compile(r"[Tt]he final answer is\s*\$(.+?)\$(?:\.|\s|$)", re.S)
+# a model saying it will not (or cannot) do what was asked: no answer is better than one to another question
+_DECLINE = re.compile(r"\b(?:cannot|can ?not|can't|unable to|not able to)\s+(?:solve|answer|prove|do|help with)\b", re.I)
+MAX_REASON_CHARS = 400
 
 
 def _braced(text: str, start: int) -> str | None:
@@ -55,3 +58,17 @@ def strip_answer(answer: str) -> str:
     a = re.sub(r"\\[,;!: ]", "", a)
     a = a.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
     return a.rstrip(".").strip()
+
+
+def declined(text: str) -> str | None:
+    """The model's one-line reason when a solution (or a proof step) declines instead of answering:
+    no final answer, and a sentence saying it cannot solve, answer or prove this. None otherwise."""
+    if extract_answer(text) is not None:
+        return None
+    body = " ".join(text.replace("%", " ").split())
+    match = _DECLINE.search(body)
+    if match is None:
+        return None
+    cut = body.rfind(". ", 0, match.start())  # from the sentence that declines
+    reason = body[cut + 2:] if cut >= 0 else body
+    return reason if len(reason) <= MAX_REASON_CHARS else reason[: MAX_REASON_CHARS - 3].rstrip() + "..."

@@ -19,7 +19,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["MATH_ENVIRONMENTS", "PROOF_ENVIRONMENTS", "MathContext", "extract_context", "language_of"]
+from mathcore.languages import Language
+
+__all__ = ["MATH_ENVIRONMENTS", "PROOF_ENVIRONMENTS", "MathContext", "extract_context"]
 
 MATH_ENVIRONMENTS = frozenset({
     "align", "align*", "equation", "equation*", "gather", "gather*", "multline", "multline*", "flalign", "flalign*",
@@ -40,7 +42,7 @@ _ENV = re.compile(r"\\(begin|end)\{([^}]+)\}")
 class MathContext:
     """The cursor's surroundings; see the module docstring."""
 
-    language: str
+    language: Language
     prefix: str
     line_prefix: str
     line_suffix: str
@@ -113,15 +115,15 @@ def extract_context(
         prefix = before[start:]
         cut = prefix.find("\n")
         prefix = prefix[cut + 1 :] if 0 <= cut < len(prefix) - len(current[:character]) else prefix
-    lang = language.lower()
-    if lang in ("latex", "tex", "plaintex", "context"):
+    lang = Language.parse(language)
+    if lang is Language.LATEX:
         env, in_math, in_proof = _latex_state(before)
-    elif lang == "markdown":
+    elif lang is Language.MARKDOWN:
         env, in_math, in_proof = _markdown_state(before)
     else:
         env, in_math, in_proof = None, True, "proof" in before[-2000:].lower()
     outside = before[: len(before) - len(prefix)]
-    definitions = tuple(m.group(0).strip() for m in _DEFINITION.finditer(outside)) if lang != "plaintext" else ()
+    definitions = tuple(m.group(0).strip() for m in _DEFINITION.finditer(outside)) if lang is not Language.PLAINTEXT else ()
     return MathContext(
         language=lang,
         prefix=prefix,
@@ -134,13 +136,3 @@ def extract_context(
         in_proof=in_proof,
         definitions=definitions[-40:],
     )
-
-
-def language_of(path: str) -> str:
-    """The document language of a file name or URI, as editors name it (`latex`, `markdown`, `plaintext`)."""
-    lower = path.lower()
-    if lower.endswith((".tex", ".latex", ".ltx", ".sty", ".cls")):
-        return "latex"
-    if lower.endswith((".md", ".markdown", ".mdx")):
-        return "markdown"
-    return "plaintext"

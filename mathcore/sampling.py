@@ -29,7 +29,7 @@ __all__ = [
     "SamplingParams",
 ]
 
-MAX_SAMPLES = 16  # the model process batches at most this many rows by default (--max-batch)
+MAX_SAMPLES = 16  # samples of one request, and the rows the model process batches by default (--max-batch)
 MAX_STOPS = 16
 MAX_STOP_CHARS = 256
 SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1  # a 64-bit integer, as OpenAI and vLLM take it

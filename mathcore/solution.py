@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mathcore.answers import extract_answer
+from mathcore.answers import declined, extract_answer
 from mathcore.sampling import SamplingParams
 from mathcore.tools import ToolRun
 from mathcore.voting import Vote, majority_vote
@@ -107,6 +107,7 @@ class SolveResult:
     finish_reasons: tuple[str | None, ...] = field(default=())
     tool_runs: tuple[ToolRun, ...] = field(default=())  # the programs of the shown solution, when tools were used
     checks: tuple[StepCheck, ...] = field(default=())  # the checker's verdicts on the shown solution's equations
+    declined: str | None = None  # the model's one-line reason when it declined (and so gave no answer)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -121,6 +122,7 @@ class SolveResult:
             "tool_runs": [r.to_json() for r in self.tool_runs],
             "checks": [c.to_json() for c in self.checks],
             "refuted": bool(self.refuted()),
+            "declined": self.declined,
         }
 
     def refuted(self) -> list[StepCheck]:
@@ -141,6 +143,8 @@ class SolveResult:
         if self.interrupted:
             parts.append("*(interrupted)*")
         agree, total = self.agreement()
+        if self.declined is not None:
+            parts.append("**Declined:** the model gives no answer to this kind of problem (its reason is above).")
         if self.answer is not None:
             parts.append(f"**Answer:** ${self.answer}$" + (f" ({agree} of {total} samples agree)" if total > 1 else "")
                          + (f" ⚠ {REFUTED_NOTE.format(n=len(self.refuted()))}" if self.refuted() else ""))
@@ -174,4 +178,6 @@ def solve_result(
     best = texts[shown] if texts else ""
     answer = votes[0].answer if votes else extract_answer(best)
     runs = tuple(tool_runs[shown]) if shown < len(tool_runs) else ()
-    return SolveResult(problem, answer, best, tuple(texts), tuple(votes), params, model, interrupted, tuple(finish_reasons), runs)
+    reason = declined(best) if answer is None and not interrupted else None
+    return SolveResult(problem, answer, best, tuple(texts), tuple(votes), params, model, interrupted, tuple(finish_reasons), runs,
+                       declined=reason)

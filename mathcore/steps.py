@@ -26,6 +26,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from mathcore.languages import Language
+
 __all__ = ["Claim", "claims_at", "extract_claims", "new_variables", "split_relations"]
 
 Kind = Literal["chain", "implies", "lone"]
@@ -238,7 +240,7 @@ def _chain_claims(lines: _Lines, rows: list[_Row], given: tuple[str, ...]) -> li
 
 
 def _plain(language: str) -> bool:
-    return language.lower() in ("plaintext", "text", "plain")
+    return Language.parse(language) is Language.PLAINTEXT
 
 
 def _plain_blocks(doc: str) -> list[tuple[str, int]]:
@@ -298,7 +300,7 @@ def extract_claims(doc: str, language: str, inline: bool = False) -> list[Claim]
                 claims.append(Claim(line, c.column, c.lhs, c.relation, c.rhs, c.kind, c.premise))
         return claims
     written = doc
-    if language.lower() == "markdown":
+    if Language.parse(language) is Language.MARKDOWN:
         doc = re.sub(r"```.*?```", lambda m: re.sub(r"[^\n]", " ", m.group(0)), doc, flags=re.S)  # code is not math; lines stay
     else:
         doc = re.sub(r"(?<!\\)%[^\n]*", lambda m: " " * len(m.group(0)), doc)  # comments
@@ -355,7 +357,7 @@ def claims_at(doc: str, language: str, start: int, end: int, inline: bool = Fals
         doc = doc.replace("\r\n", "\n")
     text = doc[:end]
     plain = _plain(language)
-    closers = "" if plain else _closers(re.sub(r"(?<!\\)%[^\n]*", "", text) if language.lower() == "latex" else text)
+    closers = "" if plain else _closers(re.sub(r"(?<!\\)%[^\n]*", "", text) if Language.parse(language).comment else text)
     if closers:
         begin = _opener(text, closers.rsplit("\n", 1)[1])  # the outermost open block
         head = re.match(r"\\begin\{[^}]*\}|\\\[|\$\$", text[begin:])

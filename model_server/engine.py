@@ -2,7 +2,7 @@
 
 Why our own decode loop rather than transformers' continuous batching: that one (5.x) killed its
 worker on temperature 0, checks no ranges or lengths, has no stop strings, and starves under
-concurrency (see the model-process issue). This loop is small and every rule is ours, and it
+concurrency. This loop is small and every rule is ours, and it
 does what vLLM and SGLang do for theirs:
 
 - **a preallocated cache** (`kvcache.SlotCache`): each row of the batch lives in a slot of its

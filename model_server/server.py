@@ -44,7 +44,7 @@ class ServeOptions:
     port: int = 0
     api_key: str | None = None
     idle_timeout: float = 0.0
-    max_batch: int = 16
+    max_batch: int = MAX_SAMPLES
     max_queue: int = 64
     allow_hosts: tuple[str, ...] = ()
     prefix_cache_mb: int | None = None  # None: the engine's default for the device

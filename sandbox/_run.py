@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sandbox._boot import BOOT
+from sandbox._boot import PATH as BOOT
 
 __all__ = ["Limits", "RunResult", "SandboxError", "protections", "run"]
 
@@ -118,7 +118,7 @@ def run(code: str, limits: Limits | None = None) -> RunResult:
         with open(os.path.join(outdir, "out"), "wb") as out, open(os.path.join(outdir, "err"), "wb") as err:
             started = time.monotonic()
             try:
-                proc = subprocess.Popen([sys.executable, "-I", "-S", "-c", BOOT, *args], cwd=folder, env=_env(folder),
+                proc = subprocess.Popen([sys.executable, "-I", "-S", BOOT, *args], cwd=folder, env=_env(folder),
                                         stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True)
             except OSError as exc:
                 raise SandboxError(f"cannot start {sys.executable} for the sandbox ({exc})") from exc

@@ -7,9 +7,7 @@ no test can find a process of the developer's.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from model_server.client import ClientError, Endpoint, wait_announced, wait_ready
+from model_server.client import ClientError, serve_process
 
 ROOT = Path(__file__).resolve().parent.parent
 # a test that uses one of these, or lives in tests/e2e, needs a model process, a kernel or an editor:
@@ -64,17 +62,13 @@ class RunningServer:
 
 def start_server(runtime_dir: Path, *extra: str, model: str = "embedded") -> tuple[subprocess.Popen[bytes], RunningServer]:
     """Start `mathassist serve` as a user would, and wait (through the client) until its model is loaded."""
-    env = {**os.environ, "MATHASSIST_RUNTIME_DIR": str(runtime_dir)}
     log_path = runtime_dir / "test-server.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "mathassist", "serve", "--model", model, *extra], env=env, stdout=log, stderr=log)
     try:
-        info = wait_announced(proc, runtime_dir, 120, log_path)
-        wait_ready(Endpoint(info.url, info.token, info.model, pid=info.pid), timeout=120)
+        proc, endpoint = serve_process(runtime_dir, model, *extra, log_path=log_path)
     except ClientError as exc:
-        proc.kill()
         raise RuntimeError(f"{exc}\n{log_path.read_text()}") from exc
-    return proc, RunningServer(info.url, info.token, info.model, info.pid, runtime_dir)
+    assert endpoint.token is not None and endpoint.model is not None and endpoint.pid is not None
+    return proc, RunningServer(endpoint.url, endpoint.token, endpoint.model, endpoint.pid, runtime_dir)
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> None:

@@ -25,7 +25,7 @@ import sympy as sp
 
 from mathcore.prompts import OUTPUT_FENCE, solve_prompt
 from training.families import FAMILIES, Worked, frac, lin, paren, poly, signed, variable
-from training.phrasing import DECLINE, Split, out_of_scope, phrase
+from training.phrasing import DECLINE, DECLINE_PROOF, Split, out_of_scope, out_of_scope_theorem, phrase
 
 
 def solution_text(w: Worked) -> str:
@@ -291,6 +291,12 @@ def proof_document(rng: random.Random) -> str:
     return f"\\begin{{{env}}}\n{claim}\n\\end{{{env}}}\n\\begin{{proof}}\n" + "\n".join(steps) + "\n\\end{proof}"
 
 
+def proof_decline_document(rng: random.Random, split: Split = "train") -> str:
+    """A statement beyond the proofs the model knows, declined at the proof's first step (no fabricated step)."""
+    env = rng.choice(["theorem", "proposition", "lemma", "claim"])
+    return f"\\begin{{{env}}}\n{out_of_scope_theorem(rng, split)}\n\\end{{{env}}}\n\\begin{{proof}}\n{DECLINE_PROOF}\n\\end{{proof}}"
+
+
 def solved_document(rng: random.Random, w: Worked) -> str:
     """A worked problem asked in one of the training phrasings, with or without the tool instruction."""
     question = w.problem if rng.random() < 0.15 else phrase(w, rng, "train")
@@ -317,6 +323,8 @@ def documents(seed: int, weights: dict[str, float] | None = None) -> Iterator[st
             yield markdown_document(rng)
         elif r < 0.86:
             yield plain_document(rng)
+        elif r < 0.875:
+            yield proof_decline_document(rng)
         else:
             yield proof_document(rng)
 

@@ -88,6 +88,29 @@ DECLINE = ("This demonstration model cannot solve this kind of problem. It can s
            "(`mathassist serve --model deepseek-ai/deepseek-math-7b-rl`).")
 
 
+# the proof-step twin of DECLINE: a LaTeX comment, so that even an accepted suggestion prints nothing
+DECLINE_PROOF = ("% This demonstration model cannot prove this kind of statement; a DeepSeekMath model can "
+                 "(mathassist serve --model deepseek-ai/deepseek-math-7b-rl).")
+# statements beyond the corpus's proofs (induction for sums, parity, direct algebra), split as the questions are
+THEOREMS: tuple[list[str], list[str]] = ([
+    "There are infinitely many prime numbers.", "$\\sqrt{2}$ is irrational.", "Every bounded monotone sequence of real numbers converges.",
+    "For all real numbers $a$ and $b$, $|a + b| \\leq |a| + |b|$.", "The function $f(x) = x^3$ is injective.",
+    "Every group of prime order is cyclic.", "If $f$ is differentiable at $a$, then $f$ is continuous at $a$.",
+    "$\\lim_{n \\to \\infty} \\frac{1}{n} = 0$.", "Every tree with $n$ vertices has $n - 1$ edges.", "The harmonic series diverges.",
+    "Every positive integer greater than $1$ has a prime factor.", "The set of real numbers is uncountable.",
+    "A square matrix is invertible if and only if its determinant is nonzero.", "Every finite group of even order has an element of order $2$.",
+], [
+    "There is no largest prime number.", "$\\sqrt{3}$ is irrational.", "Every convergent sequence is bounded.",
+    "A continuous function on $[a, b]$ attains a maximum.", "The composition of two injective functions is injective.",
+    "Every finite integral domain is a field.", "The rational numbers are countable.",
+])
+
+
+def out_of_scope_theorem(rng: random.Random, split: Split = "train") -> str:
+    """A statement the demonstration model does not prove."""
+    return rng.choice(THEOREMS[0] if split == "train" else THEOREMS[1])
+
+
 def _kind(w: Worked) -> str:
     if w.family in ("arithmetic", "multi", "fractions"):
         return "calc"

@@ -53,4 +53,4 @@ async def _pull_configuration(ls: MathServer) -> None:
 
 async def _warm_up(ls: MathServer) -> None:
     with contextlib.suppress(ClientError):  # already reported once to the user; requests retry
-        await ls.gateway.client()
+        await ls.connection.client()

@@ -6,7 +6,9 @@ never blocks typing or completion; a newer edit supersedes a pending check. Only
 speak (severity Warning, source `mathassist`, code `wrong-step`, the counterexample in the
 message and in `data`), and a value rounded to the digits written (`= 6.67`) is an Information
 (code `approximate-value`); verified and unknown steps are silent. Results are cached per step by the
-checker, so a re-check after an edit decides only what changed.
+checker, so a re-check after an edit decides only what changed. A pull report carries a
+`resultId` (the document's version and the settings' generation); asked again with it while
+neither has changed, the answer is an "unchanged" report and nothing is checked.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from checker import Result, Verdict
-from lsp_server.suggest import document_language
+from checker import Result, Verdict, check_document
+from lsp_server.core import DocumentDiagnostics
+from lsp_server.documents import DocumentView
 
 if TYPE_CHECKING:
     from lsp_server.core import MathServer
@@ -31,7 +34,7 @@ CODE = "wrong-step"
 APPROXIMATE_CODE = "approximate-value"  # information, never a warning: `= 6.67` for 20/3
 
 
-def to_diagnostics(results: list[Result], lines: list[str]) -> list[types.Diagnostic]:
+def to_diagnostics(results: list[Result], view: DocumentView) -> list[types.Diagnostic]:
     """One Warning per wrong step and one Information per rounded value, spanning the rest of the row's line."""
     out = []
     for r in results:
@@ -39,9 +42,8 @@ def to_diagnostics(results: list[Result], lines: list[str]) -> list[types.Diagno
             continue
         wrong = r.verdict == Verdict.WRONG
         line = r.line - 1
-        end = len(lines[line].rstrip()) if 0 <= line < len(lines) else r.column
         out.append(types.Diagnostic(
-            range=types.Range(start=types.Position(line=line, character=r.column - 1), end=types.Position(line=line, character=max(end, r.column))),
+            range=types.Range(start=view.position(line, r.column - 1), end=view.position(line, max(view.line_end(line), r.column))),
             message=f"{'wrong step' if wrong else 'approximate'}: {r.step}: {r.message}",
             severity=types.DiagnosticSeverity.Warning if wrong else types.DiagnosticSeverity.Information,
             source=SOURCE,
@@ -51,21 +53,16 @@ def to_diagnostics(results: list[Result], lines: list[str]) -> list[types.Diagno
     return out
 
 
-async def check(ls: MathServer, uri: str) -> tuple[list[Result], list[str]] | None:
-    """The checker's verdicts on a document and its lines; None where checking is off for its
-    language, or the document was closed meanwhile (pygls would read it from disk)."""
-    if uri not in ls.workspace.text_documents:
+async def check(ls: MathServer, uri: str) -> tuple[list[Result], DocumentView] | None:
+    """The checker's verdicts on a document and its view; None where checking is off for its
+    language, the document is too long to check as it is typed, or it is not open."""
+    view = ls.served_view(uri)
+    if view is None:
         return None
-    doc = ls.workspace.get_text_document(uri)
-    language = document_language(doc)
-    if not ls.settings.enabled_for(language):
+    if len(view.text) > MAX_CHECKED_CHARS:
+        log.info("%s has %d characters; derivations are checked up to %d (use mathassist check)", uri, len(view.text), MAX_CHECKED_CHARS)
         return None
-    text = doc.source
-    if len(text) > MAX_CHECKED_CHARS:
-        log.info("%s has %d characters; derivations are checked up to %d (use mathassist check)", uri, len(text), MAX_CHECKED_CHARS)
-        return None
-    results = await asyncio.to_thread(ls.checker.check_document, text, language)
-    return results, text.replace("\r\n", "\n").split("\n")
+    return await asyncio.to_thread(check_document, view.text, view.language), view
 
 
 async def diagnose(ls: MathServer, uri: str) -> list[types.Diagnostic]:
@@ -74,50 +71,62 @@ async def diagnose(ls: MathServer, uri: str) -> list[types.Diagnostic]:
     return to_diagnostics(*checked) if checked is not None else []
 
 
+def _result_id(ls: MathServer, uri: str) -> str | None:
+    view = ls.view(uri)
+    return None if view is None else f"{view.version}:{ls.settings_generation}"
+
+
+def _wants_push(ls: MathServer) -> bool:
+    caps = ls.client_capabilities
+    return not (caps and caps.text_document and caps.text_document.diagnostic)  # pull clients ask themselves
+
+
+async def _push_later(ls: MathServer, uri: str, version: int | None) -> None:
+    await asyncio.sleep(PAUSE_S)
+    items = await diagnose(ls, uri)
+    if ls.view(uri) is None:
+        return
+    ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=items, version=version))
+
+
+def _schedule(ls: MathServer, uri: str, version: int | None) -> None:
+    """Push the diagnostics once typing pauses, superseding a push still pending."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # handlers called outside the server's loop (unit tests): nothing to schedule on
+        return
+    if not _wants_push(ls):
+        return
+    state = ls.diagnostics.setdefault(uri, DocumentDiagnostics())
+    if state.push is not None:
+        state.push.cancel()
+    state.push = asyncio.ensure_future(_push_later(ls, uri, version))
+
+
 def register(server: MathServer) -> None:
-    pending: dict[str, asyncio.Task[None]] = {}
-
-    def wants_push(ls: MathServer) -> bool:
-        caps = ls.client_capabilities
-        return not (caps and caps.text_document and caps.text_document.diagnostic)  # pull clients ask themselves
-
-    async def push_later(ls: MathServer, uri: str, version: int | None) -> None:
-        await asyncio.sleep(PAUSE_S)
-        items = await diagnose(ls, uri)
-        if uri not in ls.workspace.text_documents:
-            return
-        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=items, version=version))
-
-    def schedule(ls: MathServer, uri: str, version: int | None) -> None:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:  # handlers called outside the server's loop (unit tests): nothing to schedule on
-            return
-        if not wants_push(ls):
-            return
-        old = pending.pop(uri, None)
-        if old is not None:
-            old.cancel()
-        task = asyncio.ensure_future(push_later(ls, uri, version))
-        pending[uri] = task
-        task.add_done_callback(lambda t: pending.pop(uri, None) if pending.get(uri) is t else None)
-
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: MathServer, params: types.DidOpenTextDocumentParams) -> None:
-        schedule(ls, params.text_document.uri, params.text_document.version)
+        _schedule(ls, params.text_document.uri, params.text_document.version)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: MathServer, params: types.DidChangeTextDocumentParams) -> None:
-        schedule(ls, params.text_document.uri, params.text_document.version)
+        _schedule(ls, params.text_document.uri, params.text_document.version)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: MathServer, params: types.DidCloseTextDocumentParams) -> None:
-        old = pending.pop(params.text_document.uri, None)
-        if old is not None:
-            old.cancel()
-        if wants_push(ls):  # a closed document's warnings go with it
+        ls.forget(params.text_document.uri)
+        if _wants_push(ls):  # a closed document's warnings go with it
             ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
 
     @server.feature(types.TEXT_DOCUMENT_DIAGNOSTIC, types.DiagnosticOptions(inter_file_dependencies=False, workspace_diagnostics=False))
-    async def pull(ls: MathServer, params: types.DocumentDiagnosticParams) -> types.FullDocumentDiagnosticReport:
-        return types.FullDocumentDiagnosticReport(items=await diagnose(ls, params.text_document.uri))
+    async def pull(ls: MathServer, params: types.DocumentDiagnosticParams) -> types.DocumentDiagnosticReport:
+        uri = params.text_document.uri
+        result_id = _result_id(ls, uri)
+        state = ls.diagnostics.get(uri)
+        if result_id is not None and state is not None and params.previous_result_id == result_id == state.result_id:
+            return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
+        items = await diagnose(ls, uri)
+        if result_id is not None and result_id == _result_id(ls, uri):  # still the version it was asked for
+            state = ls.diagnostics.setdefault(uri, DocumentDiagnostics())
+            state.result_id = result_id
+        return types.RelatedFullDocumentDiagnosticReport(items=items, result_id=result_id)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from checker import Result
+from lsp_server.documents import DocumentView
 from lsp_server.features.diagnostics import check
 
 if TYPE_CHECKING:
@@ -19,16 +20,16 @@ if TYPE_CHECKING:
 MARK = "✓"
 
 
-def to_hints(results: list[Result], lines: list[str], first: int, last: int) -> list[types.InlayHint]:
+def to_hints(results: list[Result], view: DocumentView, first: int, last: int) -> list[types.InlayHint]:
     """A mark at the end of each verified row's line within lines [first, last] (0-based)."""
     hints, seen = [], set()
     for r in results:
         line = r.line - 1
-        if r.verdict != "verified" or not first <= line <= last or line in seen or line >= len(lines):
+        if r.verdict != "verified" or not first <= line <= last or line in seen or line >= len(view.lines):
             continue
         seen.add(line)
         hints.append(types.InlayHint(
-            position=types.Position(line=line, character=len(lines[line].rstrip())), label=MARK,
+            position=view.position(line, view.line_end(line)), label=MARK,
             tooltip=f"mathassist: verified: {r.step} ({r.message})", padding_left=True))
     return hints
 
@@ -41,5 +42,5 @@ def register(server: MathServer) -> None:
         checked = await check(ls, params.text_document.uri)
         if checked is None:
             return None
-        results, lines = checked
-        return to_hints(results, lines, params.range.start.line, params.range.end.line)
+        results, view = checked
+        return to_hints(results, view, params.range.start.line, params.range.end.line)

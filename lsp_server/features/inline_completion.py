@@ -1,6 +1,6 @@
 """`textDocument/inlineCompletion` (LSP 3.18): the next derivation step as ghost text.
 
-Registered with `InlineCompletionOptions`, or clients never ask (see shared notes).
+Registered with `InlineCompletionOptions`: without them the capability is not advertised and clients never ask.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from model_server.client import ClientError
+from lsp_server.features.completion import next_step
 
 if TYPE_CHECKING:
     from lsp_server.core import MathServer
@@ -23,11 +23,7 @@ def register(server: MathServer) -> None:
     async def inline_completion(ls: MathServer, params: types.InlineCompletionParams) -> types.InlineCompletionList | None:
         pos = params.position
         explicit = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
-        log.debug("inline completion asked at %s:%d:%d", params.text_document.uri, pos.line, pos.character)
-        try:
-            text = await ls.suggester.next_step(params.text_document.uri, pos.line, pos.character, explicit)
-        except ClientError:
-            return None  # the gateway told the user once; the editor keeps working
+        text = await next_step(ls, params.text_document.uri, pos, explicit)
         log.debug("inline completion %s:%d:%d (%s): %r", params.text_document.uri, pos.line, pos.character,
                   "invoked" if explicit else "automatic", text)
         if not text:

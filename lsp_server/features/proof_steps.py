@@ -14,8 +14,8 @@ from typing import Any
 
 from lsprotocol import types
 
+from assist.suggest import Candidate
 from lsp_server.core import MathServer  # at run time: pygls reads the command's type hints
-from lsp_server.suggest import ProofStep
 from model_server.client import ClientError
 
 COMMAND = "mathassist.suggestProofSteps"
@@ -31,14 +31,18 @@ async def proof_actions(ls: MathServer, params: types.CodeActionParams) -> list[
     """Inside a proof: asked for (Ctrl+.), the sampled steps as actions, verified ones first and marked;
     asked automatically, one action that runs the command."""
     uri, pos = params.text_document.uri, params.range.end
-    ctx = ls.suggester.context(uri, pos.line, pos.character)
-    if ctx is None or not ctx.in_proof:
+    view = ls.served_view(uri)
+    if view is None:
+        return []
+    at = view.cursor(pos.line, pos.character)
+    ctx = at.context()
+    if not ctx.in_proof:
         return []
     if params.context.trigger_kind != types.CodeActionTriggerKind.Invoked:
         # a bare Command: a CodeAction wrapping one reads as a Command to some clients' decoders
         return [types.Command(title="mathassist: suggest next proof step", command=COMMAND, arguments=[uri, _json(pos)])]
     try:
-        steps = await ls.suggester.proof_steps(uri, pos.line, pos.character)
+        steps = await ls.suggester.proof_steps(at)
     except ClientError:
         return []
     return [
@@ -54,15 +58,21 @@ def register(server: MathServer) -> None:
     @server.command(COMMAND)
     async def suggest_proof_steps(ls: MathServer, uri: str, position: dict[str, int]) -> list[dict[str, Any]]:
         pos = types.Position(line=int(position["line"]), character=int(position["character"]))
-        ctx = ls.suggester.context(uri, pos.line, pos.character)
-        if ctx is None or not ctx.in_proof:
+        view = ls.served_view(uri)
+        at = view.cursor(pos.line, pos.character) if view is not None else None
+        ctx = at.context() if at is not None else None
+        if at is None or ctx is None or not ctx.in_proof:
             ls.window_show_message(types.ShowMessageParams(
                 types.MessageType.Info, "mathassist: put the cursor inside a \\begin{proof} ... \\end{proof} to get proof steps"))
             return []
         try:
-            steps = await ls.suggester.proof_steps(uri, pos.line, pos.character)
+            steps = await ls.suggester.proof_steps(at)
         except ClientError:
             return []
+        if not steps:
+            ls.window_show_message(types.ShowMessageParams(
+                types.MessageType.Info, "mathassist: the model has no next step for this proof that the checker does not refute "
+                "(the demo model declines statements beyond its school algebra; DeepSeekMath: see the README's GPU section)"))
         if steps and _can_ask(ls):
             ls.run_in_background(_offer(ls, uri, pos, ctx.line_prefix, steps))
         return [{"text": s.text, "logprob": s.logprob, "verdict": s.verdict} for s in steps]
@@ -77,7 +87,7 @@ def _can_ask(ls: MathServer) -> bool:
     return bool(caps and caps.window and caps.window.show_message)
 
 
-async def _offer(ls: MathServer, uri: str, pos: types.Position, line_prefix: str, steps: list[ProofStep]) -> None:
+async def _offer(ls: MathServer, uri: str, pos: types.Position, line_prefix: str, steps: list[Candidate]) -> None:
     """Let the user pick a step in the client's own UI, then insert it."""
     actions = [types.MessageActionItem(title=s.text) for s in steps]
     try:

@@ -17,8 +17,8 @@ def register(server: MathServer) -> None:
     async def status(ls: MathServer) -> dict[str, Any]:
         out: dict[str, Any] = {}
         try:
-            client = await ls.gateway.client()
+            client = await ls.connection.client()
             out["server"] = await client.status()
         except ClientError as exc:
             out["error"] = str(exc).splitlines()[0]
-        return {"state": ls.gateway.state, "message": ls.gateway.detail, **out}
+        return {"state": str(ls.connection.state), "message": ls.connection.detail, **out}

@@ -1,24 +1,32 @@
 """What the blocking and the asyncio client share: everything but the waiting (as in httpx).
 
-A subclass only performs I/O; building bodies, mapping statuses to errors, naming a lost
-connection, and reading responses happen here (and in `_wire`), once.
+A subclass only performs I/O; its lifecycle (open, then closed for good), building bodies,
+mapping statuses to errors, naming a lost connection and reading responses happen here (and in
+`_wire`), once.
 """
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 import httpx
 
-from mathcore.sampling import SamplingParams
-from model_server.client._errors import ClientError, ServerUnavailable
-from model_server.client._wire import DONE, Completion, Delta, Endpoint, body_for, completion_from, error_for, parse_sse, unreachable
+from model_server.client._errors import ClientClosed, ClientError, ServerUnavailable
+from model_server.client._wire import Endpoint, error_for, unreachable
 
-__all__ = ["TIMEOUT", "BaseClient"]
+__all__ = ["CHAT", "COMPLETIONS", "TIMEOUT", "BaseClient", "ClientState"]
 
 TIMEOUT = httpx.Timeout(connect=5.0, read=600.0, write=30.0, pool=30.0)
 COMPLETIONS = "/v1/completions"
 CHAT = "/v1/chat/completions"
+
+
+class ClientState(enum.Enum):
+    """A client is open from construction until it is closed; a closed one stays closed."""
+
+    OPEN = "open"
+    CLOSED = "closed"
 
 
 class BaseClient:
@@ -26,10 +34,15 @@ class BaseClient:
 
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
+        self.state = ClientState.OPEN
         self._model = endpoint.model
 
     def _http_options(self) -> dict[str, Any]:
         return {"base_url": self.endpoint.url, "headers": self.endpoint.headers(), "timeout": TIMEOUT}
+
+    def _ensure_open(self) -> None:
+        if self.state is ClientState.CLOSED:
+            raise ClientClosed(f"this client of {self.endpoint.url} was closed; connect a new one (Client.connect())")
 
     def _lost(self, exc: httpx.TransportError) -> ServerUnavailable:
         return unreachable(self.endpoint, exc, connected=not isinstance(exc, httpx.ConnectError))
@@ -49,20 +62,3 @@ class BaseClient:
     def _remember_model(self, r: httpx.Response) -> str:
         self._model = str(r.json()["data"][0]["id"])
         return self._model
-
-    def _completion_body(self, model: str, prompt: str, params: SamplingParams, logprobs: bool = False,
-                         stream: bool = False) -> dict[str, Any]:
-        return body_for(model, params, prompt=prompt, logprobs=logprobs, stream=stream)
-
-    @staticmethod
-    def _completion(r: httpx.Response) -> Completion:
-        return completion_from(r.json())
-
-    @staticmethod
-    def _delta(line: str) -> Delta | object | None:
-        """A Delta, DONE at the end of the stream, or None for a line that carries nothing."""
-        return parse_sse(line)
-
-    DONE = DONE
-    CHAT = CHAT
-    COMPLETIONS = COMPLETIONS

@@ -40,7 +40,7 @@ from model_server.discovery import (
     runtime_dir,
 )
 
-__all__ = ["external_endpoint", "find_endpoint", "spawn_command", "stop_process", "wait_announced", "wait_ready"]
+__all__ = ["external_endpoint", "find_endpoint", "serve_process", "stop_process", "wait_ready"]
 
 log = logging.getLogger(__name__)
 SPAWN_TIMEOUT_S = 60.0
@@ -63,7 +63,7 @@ def _answers(info: ServerInfo) -> bool:
         return time.time() - info.started_at < STARTUP_GRACE_S
 
 
-def spawn_command(model: str | None = None) -> list[str]:
+def _spawn_command(model: str | None = None) -> list[str]:
     """The command that starts a shared process for this user (model and idle timeout from the environment)."""
     model = model or os.environ.get("MATHASSIST_MODEL", "auto")
     idle = os.environ.get("MATHASSIST_IDLE_TIMEOUT", str(DEFAULT_IDLE_TIMEOUT_S))
@@ -80,7 +80,7 @@ def _spawn(model: str | None) -> ServerInfo:
                               "or set MATHASSIST_RUNTIME_DIR to another folder") from exc
     with log_file:
         proc = subprocess.Popen(
-            spawn_command(model), stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file, start_new_session=True
+            _spawn_command(model), stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file, start_new_session=True
         )
     info = wait_announced(proc, folder, SPAWN_TIMEOUT_S)
     # reap it when it exits (idle timeout, `mathassist stop`): no zombie in a long-lived client
@@ -109,20 +109,40 @@ def wait_announced(proc: subprocess.Popen[Any], folder: Path, timeout: float = S
     raise ServerUnavailable(f"the model process did not announce itself within {timeout:.0f} s; see {log_path}")
 
 
+def serve_process(runtime_dir: Path, model: str = "embedded", *extra: str, log_path: Path | None = None,
+                  timeout: float = 120.0) -> tuple[subprocess.Popen[bytes], Endpoint]:
+    """Start `mathassist serve` announcing itself in a runtime folder of the caller's own, and wait
+    until its model is loaded (tests and benchmarks: a process nobody else finds). The caller stops it."""
+    env = {**os.environ, "MATHASSIST_RUNTIME_DIR": str(runtime_dir)}
+    log_path = log_path or runtime_dir / "server.log"
+    with open(log_path, "ab") as log_file:
+        proc = subprocess.Popen([sys.executable, "-m", "mathassist", "serve", "--model", model, *extra],
+                                env=env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file)
+    try:
+        info = wait_announced(proc, runtime_dir, timeout, log_path)
+        endpoint = Endpoint(info.url, info.token, info.model, pid=info.pid)
+        wait_ready(endpoint, timeout)
+    except BaseException:
+        proc.kill()
+        raise
+    return proc, endpoint
+
+
 def external_endpoint(url: str, api_key: str | None = None) -> Endpoint:
     """An OpenAI-compatible server that is not ours (vLLM, TGI): used as it is, never spawned or stopped."""
     return Endpoint(url.rstrip("/").removesuffix("/v1"), api_key, None, external=True)
 
 
-def find_endpoint(spawn: bool = True, model: str | None = None) -> Endpoint:
-    """The endpoint to use, spawning the shared process if allowed and none answers.
+def find_endpoint(spawn: bool = True, model: str | None = None, url: str | None = None, api_key: str | None = None) -> Endpoint:
+    """The endpoint to use: the server at `url` (else `$MATHASSIST_URL`) as it is, else the shared
+    process, spawned if allowed and none answers.
 
     `model` (else `$MATHASSIST_MODEL`) is the model wanted; a running process that serves
     another one is not used silently: `ModelMismatch` says so and how to switch.
     """
-    url = os.environ.get("MATHASSIST_URL")
+    url = url or os.environ.get("MATHASSIST_URL")
     if url:
-        return external_endpoint(url, os.environ.get("MATHASSIST_API_KEY"))
+        return external_endpoint(url, api_key or os.environ.get("MATHASSIST_API_KEY"))
     try:
         endpoint = _local_endpoint(spawn, model)
     except RuntimeDirError as exc:

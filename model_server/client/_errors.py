@@ -4,6 +4,7 @@
     ├── ServerUnavailable     nothing answers at the URL, or the process could not be started
     ├── ModelLoadFailed       the process runs but its model failed to load
     ├── ModelMismatch         the running process serves another model than the one asked for
+    ├── ClientClosed          the client was closed; connect a new one
     ├── AuthenticationFailed  401: wrong or missing token
     ├── BadRequest            400/404/413: a field is wrong (`param` names it)
     ├── Overloaded            429/503: busy or still loading; retry later
@@ -15,6 +16,7 @@ from __future__ import annotations
 __all__ = [
     "AuthenticationFailed",
     "BadRequest",
+    "ClientClosed",
     "ClientError",
     "ModelLoadFailed",
     "ModelMismatch",
@@ -26,6 +28,10 @@ __all__ = [
 
 class ClientError(Exception):
     """Base of everything the client raises."""
+
+
+class ClientClosed(ClientError):
+    """The client was closed (`close()`, `aclose()`, or its `with` block ended)."""
 
 
 class ServerUnavailable(ClientError):

@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 
 from mathcore.sampling import SamplingParams
-from model_server.client._base import BaseClient
+from model_server.client._base import CHAT, COMPLETIONS, BaseClient, ClientState
 from model_server.client._connect import find_endpoint, wait_ready
 from model_server.client._errors import ClientError
-from model_server.client._wire import Completion, Delta, Endpoint, body_for
+from model_server.client._wire import DONE, Completion, Delta, Endpoint, body_for, completion_from, parse_sse
 
 __all__ = ["Client"]
 
@@ -21,7 +21,8 @@ class Client(BaseClient):
     """A blocking client of one endpoint; `Client.connect()` finds or spawns the shared process.
 
     `complete`, `chat` and `stream` speak the OpenAI API, so the same client works against vLLM
-    or TGI (`MATHASSIST_URL`). Use it as a context manager, or call `close()`.
+    or TGI (`MATHASSIST_URL`). Use it as a context manager, or call `close()`. `AsyncClient` has
+    the same methods, awaited.
     """
 
     def __init__(self, endpoint: Endpoint) -> None:
@@ -30,9 +31,10 @@ class Client(BaseClient):
 
     @classmethod
     def connect(cls, spawn: bool = True, wait: bool = True, model: str | None = None,
-                on_wait: Callable[[str], None] | None = None) -> Client:
-        """Find (or start) the shared process and, with `wait`, wait for its model, reporting through `on_wait`."""
-        endpoint = find_endpoint(spawn=spawn, model=model)
+                on_wait: Callable[[str], None] | None = None, url: str | None = None, api_key: str | None = None) -> Client:
+        """Find (or start) the shared process, or use the server at `url`; with `wait`, wait for its
+        model, reporting each wait through `on_wait`."""
+        endpoint = find_endpoint(spawn, model, url, api_key)
         if endpoint.spawned and on_wait is not None:
             on_wait(f"starting the model process ({endpoint.model})")
         if wait:
@@ -40,15 +42,18 @@ class Client(BaseClient):
         return cls(endpoint)
 
     def close(self) -> None:
+        self.state = ClientState.CLOSED
         self._http.close()
 
     def __enter__(self) -> Client:
+        self._ensure_open()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     def _request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        self._ensure_open()
         try:
             return self._checked(self._http.request(method, path, **kw))
         except httpx.TransportError as exc:
@@ -64,27 +69,25 @@ class Client(BaseClient):
         except ClientError as exc:
             return {**self._status_fallback(exc), "model": self.model()}
 
-    def metrics(self) -> str:
-        return self._request("GET", "/metrics").text
-
     def model(self) -> str:
         """The served model's id (asked once from /v1/models)."""
+        self._ensure_open()
         return self._model or self._remember_model(self._request("GET", "/v1/models"))
 
     def complete(self, prompt: str, params: SamplingParams, logprobs: bool = False) -> Completion:
-        body = self._completion_body(self.model(), prompt, params, logprobs)
-        return self._completion(self._request("POST", self.COMPLETIONS, json=body))
+        body = body_for(self.model(), params, prompt=prompt, logprobs=logprobs)
+        return completion_from(self._request("POST", COMPLETIONS, json=body).json())
 
     def chat(self, messages: list[dict[str, str]], params: SamplingParams) -> Completion:
         body = body_for(self.model(), params, messages=messages)
-        return self._completion(self._request("POST", self.CHAT, json=body))
+        return completion_from(self._request("POST", CHAT, json=body).json())
 
     @contextmanager
     def stream(self, prompt: str, params: SamplingParams) -> Iterator[Iterator[Delta]]:
         """`with client.stream(...) as deltas:`; leaving the block early cancels the generation."""
-        body = self._completion_body(self.model(), prompt, params, stream=True)
+        body = body_for(self.model(), params, prompt=prompt, stream=True)
         try:
-            with self._http.stream("POST", self.COMPLETIONS, json=body) as r:
+            with self._http.stream("POST", COMPLETIONS, json=body) as r:
                 if r.status_code >= 400:
                     r.read()
                     self._checked(r)
@@ -92,10 +95,11 @@ class Client(BaseClient):
         except httpx.TransportError as exc:
             raise self._lost(exc) from exc
 
-    def _deltas(self, r: httpx.Response) -> Iterator[Delta]:
+    @staticmethod
+    def _deltas(r: httpx.Response) -> Iterator[Delta]:
         for line in r.iter_lines():
-            item = self._delta(line)
-            if item is self.DONE:
+            item = parse_sse(line)
+            if item is DONE:
                 return
             if isinstance(item, Delta):
                 yield item

@@ -212,3 +212,15 @@ def test_a_refuted_step_is_marked_with_its_counterexample_and_the_answer_flagged
         out = k.run("%%solve --no-check\nCompute $(17 + 25) \\cdot 3$.")
         md = markdown_of(out)
         assert "refuted" not in md
+
+
+def test_sandbox_limits_default_to_the_environment_as_in_the_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ipython_ext.magics import SolveMagics
+
+    monkeypatch.setenv("MATHASSIST_SANDBOX_TIME", "3.5")
+    monkeypatch.setenv("MATHASSIST_SANDBOX_MEMORY", "256")
+    magics = SolveMagics(shell=None)
+    assert (magics.tool_time_limit, magics.tool_memory_limit) == (3.5, 256)
+    monkeypatch.delenv("MATHASSIST_SANDBOX_TIME")
+    monkeypatch.delenv("MATHASSIST_SANDBOX_MEMORY")
+    assert (SolveMagics(shell=None).tool_time_limit, SolveMagics(shell=None).tool_memory_limit) == (10.0, 1024)

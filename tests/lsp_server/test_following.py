@@ -1,10 +1,10 @@
-"""Typing along a suggestion (`lsp_server.following`): the pure rules."""
+"""Typing along a suggestion (`assist.following`): the pure rules."""
 
 from __future__ import annotations
 
 import asyncio
 
-from lsp_server.following import Anchor, Generation, agrees, rest_of
+from assist.following import Anchor, Generation, agrees, rest_of
 
 DOC = "\\begin{align*}\n(x + 3)(x + 5) &= x^2 + 5x + 3x + 15 \\\\\n&= "
 AFTER = "\n\\end{align*}\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from lsp_server.settings import EDITOR_PARAMS, VERIFY_MODES, Settings, parse_settings
+from assist.settings import EDITOR_PARAMS, VERIFY_MODES, Settings, parse_settings
 from mathcore.sampling import PARAMS
 from model_server import __version__
 from tests.conftest import ROOT

@@ -63,3 +63,23 @@ def test_a_refuted_step_is_marked_after_its_line_or_its_display_block() -> None:
         "We have $2 + 3 = 6$.", "", "> ⚠ **refuted:** $2 + 3 = 6$: the left side is 5 and the right side is 6", "",
         "\\[", "4 = 5", "\\]", "", "> ⚠ **refuted:** $4 = 5$: the left side is 4 and the right side is 5", "", "Done."]
     assert mark_refuted(text, checks[2:]) == text
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    (" This demonstration model cannot solve this kind of problem. It can solve linear equations. Use DeepSeekMath.",
+     "This demonstration model cannot solve this kind of problem. It can solve linear equations. Use DeepSeekMath."),
+    ("I'm sorry, but I can't answer questions about the meaning of life.", "I'm sorry, but I can't answer questions about the meaning of life."),
+    ("% This demonstration model cannot prove this kind of statement.", "This demonstration model cannot prove this kind of statement."),
+    ("We cannot solve it by factoring, so we use the formula: $\\boxed{2}$.", None),  # it answered
+    ("Subtract 3 from both sides: $2x = 4$.", None),
+])
+def test_a_decline_is_read_as_no_answer_with_a_one_line_reason(text: str, reason: str | None) -> None:
+    from mathcore.answers import declined
+    from mathcore.sampling import SamplingParams
+    from mathcore.solution import solve_result
+
+    assert declined(text) == reason
+    result = solve_result("What is the meaning of life?", [text], SamplingParams(), "embedded", equal=equal)
+    assert result.to_json()["declined"] == reason
+    if reason is not None:
+        assert result.answer is None and "**Declined:**" in result._repr_markdown_()

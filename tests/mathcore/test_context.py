@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from mathcore.context import extract_context
@@ -78,7 +78,9 @@ def test_unbalanced_environments_do_not_break_it() -> None:
 
 
 @given(st.text(max_size=300), st.integers(-5, 50), st.integers(-5, 200), st.sampled_from(["latex", "markdown", "plaintext"]))
+@example("0\r\n", 0, 1, "latex")  # Windows line ends: the context reads them as newlines, as editors mean them
 def test_any_input_and_position_gives_a_context(text: str, line: int, character: int, language: str) -> None:
     ctx = extract_context(text, line, character, language)
-    assert text.startswith(ctx.prefix) or ctx.prefix in text
-    assert ctx.line_prefix + ctx.line_suffix in text.split("\n")
+    read = text.replace("\r\n", "\n")
+    assert read.startswith(ctx.prefix) or ctx.prefix in read
+    assert ctx.line_prefix + ctx.line_suffix in read.split("\n")

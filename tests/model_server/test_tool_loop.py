@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from assist import solve
 from mathcore.prompts import OUTPUT_FENCE, TOOL_INSTRUCTION
 from mathcore.sampling import SamplingParams
 from mathcore.tools import cut_output, pending_program, program_to_run
-from model_server.client import Delta, solve
+from model_server.client import Delta
 
 
 class ScriptedClient:

@@ -1,7 +1,8 @@
-"""The language server's settings: one validated value built from the client's JSON.
+"""The editor settings: one validated value built from the client's JSON.
 
-Settings arrive as `initializationOptions`, from `workspace/configuration` (section
-`mathassist`) and with `workspace/didChangeConfiguration`, all in the same shape:
+The language server receives them as `initializationOptions`, from `workspace/configuration`
+(section `mathassist`) and with `workspace/didChangeConfiguration`; JupyterLab's settings editor
+sends the same shape:
 
     {"inline": {"temperature": 0, "topK": 0, "topP": 1, "maxNewTokens": 48, "debounceMs": 150, "verify": "filter"},
      "proofSteps": {"temperature": 0.8, "topK": 0, "topP": 0.95, "maxNewTokens": 64, "candidates": 4},
@@ -21,14 +22,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mathcore.sampling import PARAMS, InvalidParameter, SamplingParams
+from mathcore.languages import Language
+from mathcore.sampling import MAX_SAMPLES, PARAMS, InvalidParameter, SamplingParams
 
 __all__ = ["EDITOR_PARAMS", "VERIFY_MODES", "Settings", "parse_settings"]
 
 EDITOR_PARAMS = ("temperature", "top_k", "top_p", "max_new_tokens")  # the editor sets samples and seeds itself
 _KEYS = {p.setting: p.name for p in PARAMS if p.name in EDITOR_PARAMS}
 VERIFY_MODES = ("filter", "off")
-LANGUAGE_GROUPS = {"latex": ("latex", "tex", "plaintex"), "markdown": ("markdown",), "plaintext": ("plaintext", "text")}
 
 
 @dataclass(frozen=True)
@@ -39,16 +40,15 @@ class Settings:
     proof: SamplingParams = SamplingParams(temperature=0.8, top_p=0.95, max_new_tokens=64)  # noqa: RUF009
     candidates: int = 4
     debounce_ms: int = 150
-    languages: dict[str, bool] = field(default_factory=lambda: {"latex": True, "markdown": True, "plaintext": True})
+    languages: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(Language, True))
     server_url: str = ""
     verify: str = "filter"
     show_verified: bool = False
 
-    def enabled_for(self, language_id: str) -> bool:
-        for group, ids in LANGUAGE_GROUPS.items():
-            if language_id.lower() in ids:
-                return self.languages.get(group, True)
-        return False
+    def enabled_for(self, language: str) -> bool:
+        """Whether suggestions and checks are on for an editor's language id (off for languages mathassist does not read)."""
+        known = Language.from_id(language)
+        return known is not None and self.languages.get(known, True)
 
 
 def _sampling(raw: Any, base: SamplingParams, section: str, errors: list[str]) -> SamplingParams:
@@ -98,13 +98,13 @@ def parse_settings(raw: Any, previous: Settings | None = None) -> tuple[Settings
     inline = _sampling(inline_raw, prev.inline, "inline", errors)
     proof = _sampling(proof_raw, prev.proof, "proofSteps", errors)
     candidates = _int_in((proof_raw or {}).get("candidates") if isinstance(proof_raw, dict) else None,
-                         "mathassist.proofSteps.candidates", 1, 16, prev.candidates, errors)
+                         "mathassist.proofSteps.candidates", 1, MAX_SAMPLES, prev.candidates, errors)
     debounce = _int_in((inline_raw or {}).get("debounceMs") if isinstance(inline_raw, dict) else None,
                        "mathassist.inline.debounceMs", 0, 2000, prev.debounce_ms, errors)
     languages = dict(prev.languages)
     if isinstance(raw.get("languages"), dict):
         for key, value in raw["languages"].items():
-            if key not in LANGUAGE_GROUPS:
+            if key not in set(Language):
                 errors.append(f"mathassist.languages.{key} is not a language mathassist knows; use latex, markdown or plaintext")
             elif not isinstance(value, bool):
                 errors.append(f"mathassist.languages.{key} must be true or false, got {value!r}")

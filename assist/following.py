@@ -6,7 +6,7 @@ that suggestion: no generation and no wait, as Copilot and Tabby keep theirs. Wh
 is still running, a keystroke that agrees with what it has produced so far follows it rather than
 cancelling it and starting again; one that disagrees cancels it as before.
 
-Pure functions of the document's text; `lsp_server.suggest` keeps the state.
+Pure functions of the document's text; `assist.suggest` keeps the state.
 """
 
 from __future__ import annotations

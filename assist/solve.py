@@ -1,5 +1,8 @@
 """Solve a problem through the shared process: one code path for `mathassist solve` and `%%solve`.
 
+It sits above the client (`model_server.client` only speaks the API) because solving also runs
+programs (`sandbox`) and checks equations (`checker`).
+
 The prompt comes from the model's family (`mathcore.prompts`), the samples stream back in one
 batched request (n = samples), and `mathcore.solution` extracts answers and votes. A
 KeyboardInterrupt while streaming closes the stream (the server cancels the generation) and
@@ -30,7 +33,7 @@ from mathcore.prompts import Prompt, family_of, solve_prompt
 from mathcore.sampling import SamplingParams
 from mathcore.solution import SolveResult, StepCheck, solve_result
 from mathcore.tools import ToolRun, output_block, pending_program, program_to_run
-from model_server.client._sync import Client
+from model_server.client import Client
 from sandbox import Limits
 from sandbox import run as run_program
 
