@@ -98,7 +98,7 @@ class Checker:
                     # server imports sympy and the parser once, so a worker killed at its time limit is
                     # replaced in milliseconds; `_nice` lowers the workers' priority below the editor's.
                     context = multiprocessing.get_context("forkserver")
-                    context.set_forkserver_preload(_PRELOAD)
+                    context.set_forkserver_preload(_PRELOAD if self.config.background else [m for m in _PRELOAD if m != "checker._nice"])
                     self._pool = ProcessPool(max_workers=self.config.worker_count(), initializer=_warm_up, context=context)
                 except (OSError, ValueError) as exc:
                     raise CheckerError(f"the checker's worker processes could not start: {exc}") from exc

@@ -44,6 +44,7 @@ class CheckerConfig:
     workers: int | None = None
     cache_size: int = 16384
     cache_file: Path | None = None
+    background: bool = True  # workers run at a lower CPU priority (an editor, a notebook); `mathassist check` is the foreground job
 
     def __post_init__(self) -> None:
         if self.timeout <= 0 or self.suggestion_timeout <= 0:

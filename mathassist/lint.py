@@ -39,7 +39,7 @@ def check_files(texts: dict[str, str], timeout: float, workers: int | None = Non
     from mathcore.steps import extract_claims
 
     config = CheckerConfig(timeout=timeout, workers=workers or os.cpu_count() or 1,
-                           cache_file=default_cache_dir() / CACHE_NAME if cache else None, cache_size=1 << 20)
+                           cache_file=default_cache_dir() / CACHE_NAME if cache else None, cache_size=1 << 20, background=False)
     claims = [(path, c) for path, text in texts.items() for c in extract_claims(text, language_of(path))]
     with Checker(config) as checker:
         decisions = checker.decisions([c for _, c in claims])  # one batch: every core busy
