@@ -56,8 +56,8 @@ def _applies(reading: Reading, text: str) -> bool:
         return bool(re.search(r"(?<![a-zA-Z\\])e(?![a-zA-Z])", text))
     if not reading.natural_log:
         return "\\log" in text
-    if reading.floor_division:
-        return bool(re.search(r"\d\s*(?:\\div|/)\s*\d", text))
+    if reading.floor_division:  # arithmetic on whole numbers only: `x^{1/2}` is no quotient
+        return bool(re.search(r"\d\s*(?:\\div|/)\s*\d", text)) and not re.search(r"[a-zA-Z]", re.sub(r"\\[a-zA-Z]+", "", text))
     if not reading.star_product:  # between numbers, * is a product whoever wrote it
         return "*" in text and bool(re.search(r"[a-zA-Z]", re.sub(r"\\[a-zA-Z]+", "", text)))
     return reading.narrow_arguments
@@ -111,9 +111,10 @@ def _decide(claim: Claim, config: ReadConfig, reading: Reading) -> Decision | No
         return Decision(Verdict.UNKNOWN, "the two sides have different variables (a name, a substitution or an equation to solve)")
     if claim.relation != "=":
         return _inequality(claim, lhs, rhs, domain)
-    # `\frac{1}{1 - \frac{1}{1 - a}} = a`: a variable set equal to an expression in itself is an equation to solve
+    # `\frac{1}{1 - \frac{1}{1 - a}} = a`: a variable set equal to an expression in itself, true at no point or at isolated
+    # ones, is an equation to solve; one true on much of the domain (`(x^2)^{1/2} = x`) claims an identity
     if any(isinstance(side, sp.Symbol) and side in other.free_symbols for side, other in ((lhs, rhs), (rhs, lhs))) \
-            and not _zero(diff, simplify=False):
+            and not _zero(diff, simplify=False) and _agreement(lhs, rhs, domain) < 0.25:
         return Decision(Verdict.UNKNOWN, "a variable equal to an expression in itself: an equation to solve, not an identity")
     if not (_applied_unknowns(lhs) or _applied_unknowns(rhs)) and _zero(diff, simplify=False):
         return Decision(Verdict.VERIFIED, "the two sides are equal (their difference expands to 0)")  # milliseconds: a suggestion waits on this
@@ -276,6 +277,19 @@ def _counterexample(lhs: Any, rhs: Any, domain: Domain) -> tuple[dict[str, Any] 
         if compared >= ENOUGH_POINTS:
             break
     return None, compared if symbols else compared * MIN_POINTS  # a constant compared exactly once is enough
+
+
+def _agreement(lhs: Any, rhs: Any, domain: Domain) -> float:
+    """The share of sampled points where both sides are defined and equal."""
+    symbols = sorted((lhs.free_symbols | rhs.free_symbols), key=str)
+    agree = compared = 0
+    for subs in domain.points(symbols):
+        a, b = _value(lhs, subs, domain.real), _value(rhs, subs, domain.real)
+        if a is None or b is None:
+            continue
+        compared += 1
+        agree += not _differ(a, b)
+    return agree / compared if compared else 0.0
 
 
 def _show(v: Any) -> str:
