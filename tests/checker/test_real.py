@@ -41,7 +41,8 @@ def test_reasoneval_steps_labelled_correct_are_never_called_wrong_and_false_arit
     per = [extract_claims(s.text, "markdown", inline=True) for s in steps]
     with Checker(CheckerConfig(workers=os.cpu_count() or 1, timeout=10)) as checker:
         decisions = iter(checker.decisions([c for cs in per for c in cs]))
-        wrong = [any(d is not None and d.verdict == Verdict.WRONG for d in (next(decisions) for _ in cs)) for cs in per]
+        per_step = [[next(decisions) for _ in cs] for cs in per]  # every claim's decision, in order
+    wrong = [any(d is not None and d.verdict == Verdict.WRONG for d in ds) for ds in per_step]
     false_alarms = [s.text for s, w in zip(steps, wrong, strict=True) if w and s.label == "correct"]
     assert false_alarms == []
     caught = [w for s, w in zip(steps, wrong, strict=True) if s.false_arithmetic]
