@@ -20,6 +20,7 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.slow  # the whole corpus through `mathassist check`: a minute or two on two cores
 
 
+@pytest.mark.timeout(1800)  # a few minutes on two idle cores; a busy machine must not cut it short
 def test_the_only_wrong_steps_in_the_corpus_are_the_audited_real_errors(tmp_path: Path) -> None:
     files = corpus_files()
     assert len(files) >= 25 and len({f.relative_to(CORPUS).parts[0] for f in files}) >= 6
