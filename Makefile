@@ -58,6 +58,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.sandbox
 	$(BIN)/python -m bench.checking
 	$(BIN)/python -m bench.jupyterlab
+	$(BIN)/python -m bench.real_documents
 
 # the VS Code extension, with Node and npm only
 vsix:

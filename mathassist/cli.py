@@ -73,8 +73,14 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="check every step of the derivations in files (LaTeX, Markdown, plain text)",
                        description="Check every derivation step with sympy: exit 1 if a step is wrong, 0 otherwise, 2 on a usage error.")
     c.add_argument("files", nargs="+", metavar="FILE", help=".tex, .md or any text file")
-    c.add_argument("--json", action="store_true", help="print a list with one object per step (file, line, column, verdict, message, counterexample)")
+    c.add_argument("--format", choices=["text", "json", "sarif", "github"], default="text",
+                   help="text (compiler-style lines), json (one object per step), sarif (SARIF 2.1.0, for code scanning) "
+                        "or github (workflow annotations)")
+    c.add_argument("--json", dest="format", action="store_const", const="json", help="the same as --format json")
     c.add_argument("--timeout", type=float, default=2.0, metavar="S", help="seconds a step may take to decide (default 2)")
+    c.add_argument("--jobs", type=int, default=None, metavar="N", help="worker processes (default: one per core)")
+    c.add_argument("--no-cache", dest="cache", action="store_false",
+                   help="decide every step again instead of reading verdicts kept in the user's cache folder")
 
     b = sub.add_parser("sandbox", help="run Python from standard input in the sandbox the tool loop uses",
                        description="Run the Python program on standard input in exactly the sandbox that --tools uses.")
@@ -220,34 +226,13 @@ def _duration(seconds: float) -> str:
 
 
 def _check(args: argparse.Namespace) -> int:
-    """A linter for derivations, usable in CI and pre-commit: compiler-style lines, or --json."""
-    from checker import check_document
-    from mathcore.languages import language_of
+    """A linter for derivations, usable in CI and pre-commit (`mathassist.lint`)."""
+    from mathassist.lint import run
 
-    texts = {}
-    for path in args.files:
-        try:
-            with open(path, encoding="utf-8", errors="replace") as f:
-                texts[path] = f.read()
-        except OSError as exc:
-            print(f"mathassist check: cannot read {path} ({exc.strerror or exc})", file=sys.stderr)
-            return 2
-    if args.timeout <= 0:
-        print("mathassist check: --timeout must be above 0 seconds", file=sys.stderr)
+    if args.timeout <= 0 or (args.jobs is not None and args.jobs < 1):
+        print("mathassist check: --timeout must be above 0 seconds and --jobs at least 1", file=sys.stderr)
         return 2
-    results = {path: check_document(text, language_of(path), args.timeout) for path, text in texts.items()}
-    wrong = sum(r.verdict == "wrong" for rs in results.values() for r in rs)
-    if args.json:
-        print(json.dumps([r.to_json(path) for path, rs in results.items() for r in rs], ensure_ascii=False))
-        return 1 if wrong else 0
-    for path, rs in results.items():
-        for r in rs:
-            if r.verdict == "wrong":
-                print(f"{path}:{r.line}:{r.column}: wrong step: {r.step}: {r.message}")
-    counts = {v: sum(r.verdict == v for rs in results.values() for r in rs) for v in ("verified", "wrong", "unknown")}
-    print(f"{sum(counts.values())} steps: {counts['verified']} verified, {counts['wrong']} wrong, {counts['unknown']} unknown",
-          file=sys.stderr)
-    return 1 if wrong else 0
+    return run(args.files, args.format, args.timeout, args.jobs, args.cache)
 
 
 def _sandbox(args: argparse.Namespace) -> int:
