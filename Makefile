@@ -39,7 +39,7 @@ test: $(VENV)/.installed-dev
 	scripts/neovim-setup.sh >/dev/null || echo "Neovim 0.12 could not be unpacked: tests/e2e/test_neovim.py will be skipped"
 	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
 
-# the unit tier: no model process, kernel or editor (under a minute)
+# the unit tier: no model, no process started (under a minute)
 test-fast: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
