@@ -77,8 +77,13 @@ class Delta:
 def body_for(
     model: str | None, params: SamplingParams, *, prompt: str | None = None,
     messages: list[dict[str, str]] | None = None, stream: bool = False, logprobs: bool = False,
+    neutral: tuple[tuple[str, object], ...] = (), top_k_off: int | None = None,
 ) -> dict[str, Any]:
-    """The JSON body of a completion (prompt) or chat (messages) request."""
+    """The JSON body of a completion (prompt) or chat (messages) request.
+
+    `neutral` are fields sent as they are (a server's own sampler defaults turned off), and
+    `top_k_off` what to send for top-k 0 (None: leave the field out, as OpenAI and vLLM read it).
+    """
     body: dict[str, Any] = {
         "model": model,
         "temperature": params.temperature,
@@ -87,8 +92,9 @@ def body_for(
         "n": params.samples,
         "stream": stream,
     }
-    if params.top_k:
-        body["top_k"] = params.top_k
+    if params.top_k or top_k_off is not None:
+        body["top_k"] = params.top_k or top_k_off
+    body.update(neutral)
     if params.seed is not None:
         body["seed"] = params.seed
     if params.stop:
