@@ -63,10 +63,15 @@ def _host_ok(state: ServerState, host_header: str) -> bool:
     return host in state.allowed_hosts
 
 
-def create_app(state: ServerState) -> Starlette:
-    """The Starlette application over `state`."""
+class _Routes:
+    """The API's handlers over one `ServerState`: each route guarded (Host header, token), errors as JSON."""
 
-    def guarded(handler: Callable[[HttpRequest], Awaitable[Response]], auth: bool = True) -> Callable[[HttpRequest], Awaitable[Response]]:
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+
+    def guarded(self, handler: Callable[[HttpRequest], Awaitable[Response]], auth: bool = True) -> Callable[[HttpRequest], Awaitable[Response]]:
+        state = self.state
+
         async def wrapper(request: HttpRequest) -> Response:
             if not _host_ok(state, request.headers.get("host", "")):
                 return _error(403, "the Host header does not name this machine; connect to 127.0.0.1 or localhost", "forbidden_host", "host")
@@ -84,70 +89,72 @@ def create_app(state: ServerState) -> Starlette:
 
         return wrapper
 
-    def ready_engine() -> Engine:
-        if state.engine is None:
-            raise _NotReady(state.load_error)
-        return state.engine
-
-    async def health(request: HttpRequest) -> Response:
+    async def health(self, request: HttpRequest) -> Response:
+        state = self.state
         if state.engine is not None:
-            eng = state.engine
-            return JSONResponse({"status": "ok", "model": state.model, "device": eng.loaded.device})
+            return JSONResponse({"status": "ok", "model": state.model, "device": state.engine.loaded.device})
         if state.load_error:
             return JSONResponse({"status": "error", "model": state.model, "message": state.load_error}, status_code=503)
         return JSONResponse({"status": "loading", "model": state.model}, status_code=503, headers={"Retry-After": "1"})
 
-    async def models(request: HttpRequest) -> Response:
+    async def models(self, request: HttpRequest) -> Response:
+        state = self.state
         ctx = state.engine.loaded.context_length if state.engine else None
         card = {"id": state.model, "object": "model", "created": int(state.started_at), "owned_by": "mathassist", "max_model_len": ctx}
         return JSONResponse({"object": "list", "data": [card]})
 
-    async def metrics(request: HttpRequest) -> Response:
-        text = state.engine.render_metrics() if state.engine else ""
+    async def metrics(self, request: HttpRequest) -> Response:
+        text = self.state.engine.render_metrics() if self.state.engine else ""
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
-    async def status(request: HttpRequest) -> Response:
-        return JSONResponse(_status(state))
+    async def status(self, request: HttpRequest) -> Response:
+        return JSONResponse(_status(self.state))
 
-    async def openapi(request: HttpRequest) -> Response:
+    async def openapi(self, request: HttpRequest) -> Response:
+        state = self.state
         if state.engine is None:
             return JSONResponse(openapi_schema(state.version, state.max_samples, None))
         loaded = state.engine.loaded
         return JSONResponse(openapi_schema(state.version, state.max_samples, loaded.context_length, loaded.vocab_size))
 
-    def completions(chat: bool) -> Callable[[HttpRequest], Awaitable[Response]]:
-        async def handler(request: HttpRequest) -> Response:
-            body = api.parse_json(await _read_body(request))
-            parsed = api.parse_request(body, chat, state.max_samples)
-            if parsed.model is not None and parsed.model != state.model:
-                return _error(404, f"the model {parsed.model!r} is not served here; this process serves {state.model!r}", "not_found_error", "model")
-            try:
-                engine = ready_engine()
-            except _NotReady as exc:
-                return _error(503, exc.message, "unavailable_error", headers={"Retry-After": "2"})
-            tok = engine.loaded.tokenizer
-            if isinstance(parsed.prompt, list):
-                api.check_token_ids(parsed.prompt, engine.loaded.vocab_size)
-                ids = parsed.prompt
-            else:
-                ids = tok(parsed.prompt)["input_ids"]
-            req = engine.submit(ids, parsed.params, ignore_eos=parsed.ignore_eos)
-            if parsed.stream:
-                return StreamingResponse(_stream(engine, req, parsed.chat, state.model), media_type="text/event-stream")
-            return await _complete(request, engine, req, parsed, state.model, len(ids))
+    async def completions(self, request: HttpRequest) -> Response:
+        return await self._generate(request, chat=False)
 
-        return handler
+    async def chat_completions(self, request: HttpRequest) -> Response:
+        return await self._generate(request, chat=True)
 
-    routes = [
-        Route("/health", guarded(health, auth=False)),
-        Route("/openapi.json", guarded(openapi, auth=False)),
-        Route("/v1/models", guarded(models)),
-        Route("/metrics", guarded(metrics)),
-        Route("/status", guarded(status)),
-        Route("/v1/completions", guarded(completions(False)), methods=["POST"]),
-        Route("/v1/chat/completions", guarded(completions(True)), methods=["POST"]),
-    ]
-    return Starlette(routes=routes)
+    async def _generate(self, request: HttpRequest, chat: bool) -> Response:
+        state = self.state
+        body = api.parse_json(await _read_body(request))
+        parsed = api.parse_request(body, chat, state.max_samples)
+        if parsed.model is not None and parsed.model != state.model:
+            return _error(404, f"the model {parsed.model!r} is not served here; this process serves {state.model!r}", "not_found_error", "model")
+        if state.engine is None:
+            return _error(503, _not_ready(state.load_error), "unavailable_error", headers={"Retry-After": "2"})
+        engine = state.engine
+        if isinstance(parsed.prompt, list):
+            api.check_token_ids(parsed.prompt, engine.loaded.vocab_size)
+            ids = parsed.prompt
+        else:
+            ids = engine.loaded.tokenizer(parsed.prompt)["input_ids"]
+        req = engine.submit(ids, parsed.params, ignore_eos=parsed.ignore_eos)
+        if parsed.stream:
+            return StreamingResponse(_stream(engine, req, parsed.chat, state.model), media_type="text/event-stream")
+        return await _complete(request, engine, req, parsed, state.model, len(ids))
+
+
+def create_app(state: ServerState) -> Starlette:
+    """The Starlette application over `state`."""
+    r = _Routes(state)
+    return Starlette(routes=[
+        Route("/health", r.guarded(r.health, auth=False)),
+        Route("/openapi.json", r.guarded(r.openapi, auth=False)),
+        Route("/v1/models", r.guarded(r.models)),
+        Route("/metrics", r.guarded(r.metrics)),
+        Route("/status", r.guarded(r.status)),
+        Route("/v1/completions", r.guarded(r.completions), methods=["POST"]),
+        Route("/v1/chat/completions", r.guarded(r.chat_completions), methods=["POST"]),
+    ])
 
 
 async def _read_body(request: HttpRequest) -> bytes:
@@ -164,10 +171,8 @@ async def _read_body(request: HttpRequest) -> bytes:
     return b"".join(chunks)
 
 
-class _NotReady(Exception):
-    def __init__(self, load_error: str | None) -> None:
-        self.message = f"the model failed to load: {load_error}" if load_error else "the model is still loading; retry in a moment"
-        super().__init__(self.message)
+def _not_ready(load_error: str | None) -> str:
+    return f"the model failed to load: {load_error}" if load_error else "the model is still loading; retry in a moment"
 
 
 async def _stream(engine: Engine, req: Request, chat: bool, model: str) -> AsyncIterator[str]:

@@ -10,6 +10,7 @@ parameters cannot add three-digit numbers in one token, but it can follow a writ
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from math import gcd
 
@@ -65,18 +66,18 @@ def lin(a: int, b: int, var: str = "x") -> str:
 
 def poly(coeffs: list[int]) -> str:
     """LaTeX for a polynomial in x; coeffs[i] is the coefficient of x^(len-1-i)."""
+    return _terms(coeffs, lambda mag, k: ("" if mag == 1 and k > 0 else str(mag)) + ("x" if k >= 1 else "") + (f"^{k}" if k >= 2 else ""))
+
+
+def _terms(coeffs: list[int], term: Callable[[int, int], str]) -> str:
+    """Nonzero terms joined with their signs as a person writes them; `term(|c|, power)` writes one."""
     out = ""
     n = len(coeffs) - 1
     for i, c in enumerate(coeffs):
         if c == 0:
             continue
-        k = n - i
-        mag = abs(c)
-        body = ("" if mag == 1 and k > 0 else str(mag)) + ("x" if k >= 1 else "") + (f"^{k}" if k >= 2 else "")
-        if not out:
-            out = ("-" if c < 0 else "") + body
-        else:
-            out += (" - " if c < 0 else " + ") + body
+        body = term(abs(c), n - i)
+        out += (("-" if c < 0 else "") if not out else (" - " if c < 0 else " + ")) + body
     return out or "0"
 
 
@@ -250,16 +251,7 @@ def variable(rng: random.Random) -> str:
 
 def py_poly(coeffs: list[int], var: str = "x") -> str:
     """Python for a polynomial (as `poly`, with `*` and `**`)."""
-    out = ""
-    n = len(coeffs) - 1
-    for i, c in enumerate(coeffs):
-        if c == 0:
-            continue
-        k = n - i
-        mag = abs(c)
-        body = str(mag) if k == 0 else ("" if mag == 1 else f"{mag}*") + var + (f"**{k}" if k >= 2 else "")
-        out += (("-" if c < 0 else "") if not out else (" - " if c < 0 else " + ")) + body
-    return out or "0"
+    return _terms(coeffs, lambda mag, k: str(mag) if k == 0 else ("" if mag == 1 else f"{mag}*") + var + (f"**{k}" if k >= 2 else ""))
 
 
 def sympy_program(imports: str, var: str, expr: str) -> str:

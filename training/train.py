@@ -139,27 +139,43 @@ class ThreadTuner:
 
     On an idle machine two threads make a step nearly twice as fast as one; when other work takes
     a core, the two threads wait on each other at every parallel region and a step becomes several
-    times slower than with one thread (measured here: 0.6 s against 4 s under load, 1.4 s with one
-    thread). So every `every` steps the other count is tried for `probe` steps, and the faster one
-    (by a running mean of step times) is kept. Every step computes the same shape, so their times compare.
+    times slower than with one thread (measured here: 0.6 s idle, 4 to 50 s under load, against
+    1.4 to 13 s with one thread). So now and then one step is taken with the other count, and the
+    faster (by a running mean of step times) is kept. A probe that loses doubles the wait before
+    the next one (up to `longest` steps), since under load a losing probe costs many good steps;
+    a probe that wins switches at once; and a count that became slower than the other was when
+    last tried is probed against it at once. Every step computes the same shape, so their times compare.
     """
 
-    def __init__(self, max_threads: int, every: int = 40, probe: int = 4) -> None:
+    def __init__(self, max_threads: int, every: int = 20, longest: int = 160) -> None:
         self.choices = sorted({1, max_threads})
         self.mean: dict[int, float] = {}
-        self.every, self.probe, self.step = every, probe, 0
+        self.current = max_threads
+        self.every, self.first, self.longest = every, every, longest
+        self.until = 1  # steps to the next probe: the other count is tried once early on
+        self.probing = False
 
     def observe(self, threads: int, seconds: float) -> int:
-        """Record a step's time; the thread count for the next step."""
+        """Record a step's time (taken with `threads`); the thread count for the next step."""
         old = self.mean.get(threads)
-        self.mean[threads] = seconds if old is None else 0.7 * old + 0.3 * seconds
-        self.step += 1
+        self.mean[threads] = seconds if old is None or self.probing else 0.7 * old + 0.3 * seconds
         if len(self.choices) == 1:
             return threads
-        phase = self.step % self.every
-        best = min(self.choices, key=lambda n: self.mean.get(n, 0.0))  # an untried count looks best: try it
-        other = next(n for n in self.choices if n != best)
-        return other if phase >= self.every - self.probe else best
+        if self.probing:  # a probe's one step decides: switch, or wait longer before the next
+            self.probing = False
+            if self.mean[threads] < self.mean[self.current]:
+                self.current, self.every = threads, self.first
+            else:
+                self.every = min(2 * self.every, self.longest)
+            self.until = self.every
+            return self.current
+        self.until -= 1
+        other = next(n for n in self.choices if n != self.current)
+        # probe when it is time, or at once when the current count got slower than the other last was
+        if self.until <= 0 or self.mean[self.current] > self.mean.get(other, 0.0):
+            self.probing = True
+            return other
+        return self.current
 
 
 def _commit() -> str | None:
@@ -211,56 +227,70 @@ def save(model: Any, tokenizer: Any, out: Path, dtype: str, legs: list[dict[str,
     tmp.rmdir()
 
 
+def _start(args: argparse.Namespace, out: Path) -> tuple[Any, Any]:
+    """The tokenizer and model a run begins with: the last leg's (resumed), or new ones."""
+    import torch
+    from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
+
+    if not args.resume:
+        train_tokenizer(args.seed, args.vocab, out)
+        tokenizer = PreTrainedTokenizerFast.from_pretrained(out)
+        return tokenizer, LlamaForCausalLM(_config(args, tokenizer))
+    # a further leg: same tokenizer, the weights the last leg saved, a new data seed and schedule
+    if Path(args.resume).resolve() != out.resolve():
+        for name in ("tokenizer.json", "tokenizer_config.json"):  # as written by the first run, byte for byte
+            shutil.copy(Path(args.resume) / name, out / name)
+    return PreTrainedTokenizerFast.from_pretrained(args.resume), LlamaForCausalLM.from_pretrained(args.resume, dtype=torch.float32)
+
+
+def _learning_rate(args: argparse.Namespace, step: int, progress: float) -> float:
+    """Linear warm-up over this run's first steps, then a cosine from `lr` down to a tenth of it
+    over the leg's wall-clock budget (`progress` is the share of it spent)."""
+    return float(args.lr * min(1.0, (step + 1) / args.warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))))
+
+
+def _leg(args: argparse.Namespace, out: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The legs before this one, and this one's record: new, or the unfinished leg saved in `out`
+    that this run continues (a leg cut short, say by the end of a session, resumes where it stopped,
+    within the budget it was given)."""
+    command = "python -m training.train " + shlex.join(sys.argv[1:])
+    previous = chain_of(args.resume)
+    if previous and not previous[-1].get("finished", True) and Path(args.resume).resolve() == out.resolve():
+        leg = previous.pop()
+        leg.setdefault("continued", []).append({"command": command, "commit": _commit(), "at_step": leg["steps"], "at_minutes": leg["minutes"]})
+        return previous, leg
+    return previous, {
+        "leg": len(previous), "command": command, "commit": _commit(), "resumed_from": args.resume, "steps": 0, "minutes": 0.0,
+        "first_loss": None, "final_loss": None, "finished": False, "args": vars(args),
+    }
+
+
 def train(args: argparse.Namespace) -> None:
     """Train within the wall-clock budget, saving a Hugging Face checkpoint as it goes and at the end."""
     import torch
-    from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    if args.resume:
-        # a further leg: same tokenizer, the weights the last leg saved, a new data seed and schedule
-        tokenizer = PreTrainedTokenizerFast.from_pretrained(args.resume)
-        model = LlamaForCausalLM.from_pretrained(args.resume, dtype=torch.float32)
-        if Path(args.resume).resolve() != out.resolve():
-            for name in ("tokenizer.json", "tokenizer_config.json"):  # as written by the first run, byte for byte
-                shutil.copy(Path(args.resume) / name, out / name)
-    else:
-        train_tokenizer(args.seed, args.vocab, out)
-        tokenizer = PreTrainedTokenizerFast.from_pretrained(out)
-        model = LlamaForCausalLM(_config(args, tokenizer))
-    previous = chain_of(args.resume)
-    leg: dict[str, Any] = {
-        "leg": len(previous), "command": "python -m training.train " + shlex.join(sys.argv[1:]), "commit": _commit(),
-        "resumed_from": args.resume, "steps": 0, "minutes": 0.0, "first_loss": None, "final_loss": None,
-        "finished": False, "args": vars(args),
-    }
+    tokenizer, model = _start(args, out)
+    previous, leg = _leg(args, out)
+    budget, spent = leg["args"]["minutes"] * 60, leg["minutes"] * 60  # a continued leg keeps its budget and schedule
     weights = {k: float(v) for k, v in (kv.split("=") for kv in args.focus.split(",") if kv)} if args.focus else None
-    n_params = sum(p.numel() for p in model.parameters())
-    print(f"parameters: {n_params / 1e6:.2f}M, vocab {len(tokenizer)}, leg {leg['leg']}", flush=True)
+    print(f"parameters: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M, vocab {len(tokenizer)}, leg {leg['leg']}"
+          + (f", continued at step {leg['steps']}" if leg.get("continued") else ""), flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
-    budget = args.minutes * 60
     start = last_save = time.monotonic()
-    data = batches(tokenizer, args.seed + (7 if args.resume else 0), args.batch, args.length, weights)
-    step, ema = 0, None
+    data_seed = args.seed + (7 if args.resume else 0) + 1000 * len(leg.get("continued", []))  # a continuation sees new data
+    data = batches(tokenizer, data_seed, args.batch, args.length, weights)
     bf16 = cpu_has_bf16() and not args.float32
     print(f"bf16 autocast: {'on' if bf16 else 'off'}", flush=True)
-
-    def checkpoint(finished: bool) -> None:
-        model.eval()
-        leg.update(steps=step, minutes=round((time.monotonic() - start) / 60, 1), final_loss=ema, finished=finished)
-        save(model, tokenizer, out, args.dtype, [*previous, leg])
-        model.train()
-        print(f"saved {out} after {step} steps{'' if finished else ' (checkpoint)'}", flush=True)
-
-    model.train()
     tuner = ThreadTuner(args.threads) if args.adapt_threads else None
-    while (elapsed := time.monotonic() - start) < budget:
+    model.train()
+    local = 0
+    while (elapsed := spent + time.monotonic() - start) < budget:
         began = time.monotonic()
-        frac = elapsed / budget
-        lr = args.lr * min(1.0, (step + 1) / args.warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+        lr = _learning_rate(args, local, elapsed / budget)
         for group in opt.param_groups:
             group["lr"] = lr
         x = next(data)
@@ -270,21 +300,28 @@ def train(args: argparse.Namespace) -> None:
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
-        ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
-        if leg["first_loss"] is None:
-            leg["first_loss"] = ema
-        step += 1
-        if tuner is not None:
-            threads = tuner.observe(torch.get_num_threads(), time.monotonic() - began)
-            if threads != torch.get_num_threads():
-                torch.set_num_threads(threads)
-        if step % 50 == 0:
+        ema = loss.item() if leg["final_loss"] is None else 0.98 * leg["final_loss"] + 0.02 * loss.item()
+        local += 1
+        leg.update(steps=leg["steps"] + 1, final_loss=ema, first_loss=leg["first_loss"] or ema)
+        if tuner is not None and (threads := tuner.observe(torch.get_num_threads(), time.monotonic() - began)) != torch.get_num_threads():
+            torch.set_num_threads(threads)
+        if leg["steps"] % 50 == 0:
             means = "" if tuner is None else " s/step " + " ".join(f"{n}t {m:.2f}" for n, m in sorted(tuner.mean.items()))
-            print(f"step {step} {elapsed / 60:.1f} min lr {lr:.2e} loss {ema:.4f}{means}", flush=True)
+            print(f"step {leg['steps']} {elapsed / 60:.1f} min lr {lr:.2e} loss {ema:.4f}{means}", flush=True)
         if args.checkpoint_minutes and time.monotonic() - last_save > args.checkpoint_minutes * 60:
-            checkpoint(finished=False)
+            _checkpoint(model, tokenizer, out, args.dtype, previous, leg, spent + time.monotonic() - start, finished=False)
             last_save = time.monotonic()
-    checkpoint(finished=True)
+    _checkpoint(model, tokenizer, out, args.dtype, previous, leg, spent + time.monotonic() - start, finished=True)
+
+
+def _checkpoint(model: Any, tokenizer: Any, out: Path, dtype: str, previous: list[dict[str, Any]], leg: dict[str, Any],
+                seconds: float, finished: bool) -> None:
+    """Save the weights with the chain of legs; `seconds`: the leg's time so far, continuations included."""
+    model.eval()
+    leg.update(minutes=round(seconds / 60, 1), finished=finished)
+    save(model, tokenizer, out, dtype, [*previous, leg])
+    model.train()
+    print(f"saved {out} after {leg['steps']} steps{'' if finished else ' (checkpoint)'}", flush=True)
 
 
 def main() -> None:

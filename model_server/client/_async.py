@@ -74,6 +74,7 @@ class AsyncClient(BaseClient):
 
     async def model(self) -> str:
         """The served model's id (asked once from /v1/models)."""
+        self._ensure_open()
         return self._model or self._remember_model(await self._request("GET", "/v1/models"))
 
     async def complete(self, prompt: str, params: SamplingParams, logprobs: bool = False) -> Completion:

@@ -72,6 +72,7 @@ class Client(BaseClient):
 
     def model(self) -> str:
         """The served model's id (asked once from /v1/models)."""
+        self._ensure_open()
         return self._model or self._remember_model(self._request("GET", "/v1/models"))
 
     def complete(self, prompt: str, params: SamplingParams, logprobs: bool = False) -> Completion:

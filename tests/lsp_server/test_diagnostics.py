@@ -51,6 +51,18 @@ async def test_pull_diagnostics_name_a_counterexample_on_the_wrong_row_only(tmp_
         check_wrong_row_only(report.items)
         await asyncio.sleep(1.0)
         assert client.diagnostics == {}, "a pull client gets no pushed duplicates"
+        # asked again with its result id while nothing changed: "unchanged", and no re-check
+        assert report.result_id
+        again = await client.text_document_diagnostic_async(types.DocumentDiagnosticParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), previous_result_id=report.result_id))
+        assert again.kind == "unchanged" and again.result_id == report.result_id
+        # an edit (a new version) makes the old id stale: a full report again
+        client.text_document_did_change(types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=DOC.replace("x^2 + 8x + 16", "x^2 + 8x + 15"))]))
+        fresh = await client.text_document_diagnostic_async(types.DocumentDiagnosticParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), previous_result_id=report.result_id))
+        assert fresh.kind == "full" and not fresh.items and fresh.result_id != report.result_id
     finally:
         await client.shutdown_session()
 

@@ -92,3 +92,34 @@ def test_a_lost_connection_is_one_line_that_says_what_happens_next() -> None:
     msg = str(unreachable(ours, OSError("reset"), connected=True))
     assert "stopped (killed" in msg and "next request starts a new one" in msg and "\n" not in msg
     assert "MATHASSIST_URL" in str(unreachable(Endpoint("http://h", None, external=True), OSError("x"), connected=False))
+
+
+def test_the_sync_and_async_clients_mirror_each_other_method_for_method() -> None:
+    import inspect
+
+    from model_server.client import AsyncClient, Client
+
+    def public(cls: type) -> dict[str, list[str]]:
+        return {n: list(inspect.signature(f).parameters) for n, f in vars(cls).items() if not n.startswith("_") and callable(f)}
+
+    sync, aio = public(Client), public(AsyncClient)
+    assert sync.pop("close") == aio.pop("aclose")  # httpx's names for closing
+    assert sync == aio
+    for name, f in vars(AsyncClient).items():
+        if name in aio and name not in ("stream", "connect"):
+            assert inspect.iscoroutinefunction(f), name
+
+
+async def test_a_closed_client_says_so_instead_of_a_transport_error() -> None:
+    from model_server.client import AsyncClient, Client, ClientClosed, ClientState, Endpoint
+
+    endpoint = Endpoint("http://127.0.0.1:9", "t", "embedded")
+    with Client(endpoint) as client:
+        assert client.state is ClientState.OPEN
+    with pytest.raises(ClientClosed, match="connect a new one"):
+        client.model()
+    async with AsyncClient(endpoint) as aclient:
+        pass
+    assert aclient.state is ClientState.CLOSED
+    with pytest.raises(ClientClosed):
+        await aclient.health()
