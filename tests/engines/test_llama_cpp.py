@@ -60,7 +60,7 @@ def test_the_converted_tokenizer_splits_text_as_ours(llama_server: LlamaServer) 
 def test_greedy_text_is_our_engines_token_for_token(llama_server: LlamaServer, server: RunningServer) -> None:
     """Same weights, same client, token for token: the conversion is right (tokenizer, weights,
     positions, BOS), and llama.cpp's own sampler defaults are off. With them on, the greedy answer
-    to the question outside the model's templates changes (seen: `10x - 2` for `10x - 1`)."""
+    to a question outside the model's templates changed (the first edition: `10x - 2` for `10x - 1`)."""
     prompts = [solve_prompt(LINEAR, "instruct"), solve_prompt("Expand $(x + 2)(x + 9)$.", "instruct"),
                solve_prompt("What is the capital of France?", "instruct"),
                continuation_prompt(ALIGN.split("\\begin{align*}\n")[1], (), "align*")]
@@ -74,8 +74,8 @@ def test_greedy_text_is_our_engines_token_for_token(llama_server: LlamaServer, s
 
 
 def test_a_seed_reproduces_a_sample_and_seeds_differ(llama_server: LlamaServer) -> None:
-    prompt = solve_prompt("Write a very long story about numbers.", "instruct")  # outside its templates: unsure
-    params = SamplingParams(temperature=1.5, max_new_tokens=60, stop=prompt.stop)
+    prompt = solve_prompt(LINEAR, "instruct")
+    params = SamplingParams(temperature=2.0, max_new_tokens=40, stop=prompt.stop)  # hot enough that seeds differ
     with Client(external_endpoint(llama_server.url, llama_server.api_key)) as client:
         texts = [client.complete(prompt.text, params.replace(seed=seed)).choices[0].text for seed in (1, 1, 2, 3, 4)]
     assert texts[0] == texts[1] and texts[0].strip() and len(set(texts)) > 2
@@ -92,8 +92,8 @@ def test_cli_solve_streams_and_json_names_the_model(llama_server: LlamaServer) -
 
 
 def test_cli_four_samples_are_asked_one_at_a_time_with_one_note(llama_server: LlamaServer) -> None:
-    # no seed, outside its templates (where samples differ): llama.cpp would give one sample four times
-    r = solve(llama_server, "-s", "4", "-t", "1.5", "-n", "40", "--json", "Write a very long story about numbers.")
+    # no seed, hot enough that samples differ: llama.cpp would give one sample four times
+    r = solve(llama_server, "-s", "4", "-t", "2", "-n", "40", "--json", LINEAR)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert len(out["samples"]) == 4 and all(s.strip() for s in out["samples"]) and len(set(out["samples"])) > 1
