@@ -62,7 +62,7 @@ class BaseClient:
     def _checked(self, r: httpx.Response) -> httpx.Response:
         """The response, or the typed error its status means (the body must have been read)."""
         if r.status_code >= 400:
-            raise error_for(r.status_code, r.text, dict(r.headers), self.endpoint.url)
+            raise error_for(r.status_code, r.text, dict(r.headers), self.endpoint.url, self.endpoint.external)
         return r
 
     def _status_fallback(self, exc: ClientError) -> dict[str, Any]:

@@ -212,7 +212,7 @@ def _ready_by_models(endpoint: Endpoint) -> dict[str, object]:
     load their model before they listen)."""
     r = httpx.get(f"{endpoint.url}/v1/models", headers=endpoint.headers(), timeout=5.0)
     if r.status_code != 200:
-        raise error_for(r.status_code, r.text, dict(r.headers), endpoint.url)
+        raise error_for(r.status_code, r.text, dict(r.headers), endpoint.url, external=True)
     models = r.json().get("data") or [{}]
     return {"status": "ok", "model": models[0].get("id")}
 

@@ -14,6 +14,7 @@ import pytest
 from mathcore.sampling import SamplingParams
 from model_server.client import AsyncClient, Client, ServerError, external_endpoint, wait_ready
 from model_server.client._compat import LLAMA_CPP_PYTHON, one_at_a_time
+from model_server.client._wire import error_for
 
 URL = "http://engine.test"
 SAMPLED = SamplingParams(temperature=0.7, samples=3, seed=5, max_new_tokens=8)
@@ -159,3 +160,19 @@ def test_a_server_without_health_is_ready_when_its_models_answer(monkeypatch: py
     monkeypatch.setattr(httpx, "get", get)
     assert wait_ready(external_endpoint(URL), timeout=5) == {"status": "ok", "model": "mathassist-embedded"}
     assert asked == [f"{URL}/health", f"{URL}/v1/models"] and real_get is not get
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ('{"detail": "Invalid API key"}', "Invalid API key"),  # FastAPI (llama-cpp-python)
+    ('{"error": "Input validation error: `top_k` must be strictly positive", "error_type": "validation"}',
+     "Input validation error: `top_k` must be strictly positive"),  # TGI
+    ('{"error": {"message": "1 validation error:\\n  {...}\\n\\n  File \\"app.py\\", line 264", "type": "internal_server_error"}}',
+     "1 validation error:"),  # llama-cpp-python's 500: the first line, never its traceback
+    ("upstream timed out", "upstream timed out"),
+])
+def test_errors_of_other_servers_are_one_line(body: str, message: str) -> None:
+    for status in (400, 401, 500):
+        err = str(error_for(status, body, {}, URL, external=True))
+        assert message in err and "\n" not in err and "File " not in err
+    assert "mathassist stop" not in str(error_for(401, body, {}, URL, external=True))  # it is not ours to restart
+    assert str(error_for(500, body, {}, URL, external=True)).startswith(f"the server at {URL} failed")
