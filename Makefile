@@ -11,7 +11,7 @@ TORCH  ?= torch==2.13.0
 export MATHASSIST_MODEL ?= embedded
 PROBLEM ?= Solve for $x$: $3x + 5 = 20$.
 
-.PHONY: run test test-fast test-engines check bench vsix clean
+.PHONY: run test test-fast test-engines check bench vsix labextension clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ $(BIN)/python:
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install -q "$(TORCH)"
 	$(BIN)/pip install -q -e .
+	@# an editable install leaves out data files: put the labextension and the server extension's
+	@# switch where a wheel install puts them (the link shows a `make labextension` at once)
+	mkdir -p $(VENV)/share/jupyter/labextensions $(VENV)/etc/jupyter/jupyter_server_config.d
+	ln -sfn $(CURDIR)/jupyterlab-ext/prebuilt $(VENV)/share/jupyter/labextensions/mathassist-jupyterlab
+	cp jupyter-config/jupyter_server_config.d/mathassist.json $(VENV)/etc/jupyter/jupyter_server_config.d/
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
@@ -32,6 +37,7 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	scripts/vscode-e2e-setup.sh
+	scripts/neovim-setup.sh >/dev/null || echo "Neovim 0.12 could not be unpacked: tests/e2e/test_neovim.py will be skipped"
 	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
 
 # the unit tier: no model process, kernel or editor (under a minute)
@@ -59,10 +65,16 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.hardening
 	$(BIN)/python -m bench.sandbox
 	$(BIN)/python -m bench.checking
+	$(BIN)/python -m bench.jupyterlab
 
 # the VS Code extension, with Node and npm only
 vsix:
 	scripts/build-vsix.sh
+
+# the prebuilt JupyterLab extension (jupyterlab-ext/prebuilt/, committed), with Node and npm; the
+# builder reads the shared packages' versions from the venv's JupyterLab
+labextension: $(VENV)/.installed-dev
+	scripts/build-labextension.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -21,7 +21,7 @@ from model_server.client import ClientError, serve_process
 ROOT = Path(__file__).resolve().parent.parent
 # a test that uses one of these, or lives in tests/e2e, needs a model process, a kernel or an editor:
 # it is `slow`, and `make test-fast` (the unit tier) leaves it out
-SLOW_FIXTURES = frozenset({"server", "use_server", "own_runtime", "lsp", "kernel", "tiny_checkpoint"})
+SLOW_FIXTURES = frozenset({"server", "use_server", "own_runtime", "lsp", "kernel", "tiny_checkpoint", "jupyter"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
