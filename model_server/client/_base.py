@@ -79,8 +79,8 @@ class BaseClient:
         return self._model
 
     def note(self, lack: str, message: str) -> None:
-        """Record a degradation once per thing the server lacks (`lack`: what the client does
-        instead, in `message`) and tell `on_note`."""
+        """Record `message` (what the server lacks, what the client does instead) once per `lack`
+        (a short key: "n", "logprobs"), and tell `on_note`."""
         if lack in self._noted:
             return
         self._noted.add(lack)
