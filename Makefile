@@ -40,7 +40,7 @@ test: $(VENV)/.installed-dev
 	scripts/neovim-setup.sh >/dev/null || echo "Neovim 0.12 could not be unpacked: tests/e2e/test_neovim.py will be skipped"
 	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
 
-# the unit tier: no model process, kernel or editor (under a minute)
+# the unit tier: no model, no process started (under a minute)
 test-fast: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
@@ -62,10 +62,12 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.batching
 	$(BIN)/python -m bench.keystrokes
 	$(BIN)/python -m bench.engine
+	$(BIN)/python -m bench.speculative
 	$(BIN)/python -m bench.hardening
 	$(BIN)/python -m bench.sandbox
 	$(BIN)/python -m bench.checking
 	$(BIN)/python -m bench.jupyterlab
+	$(BIN)/python -m bench.real_documents
 
 # the VS Code extension, with Node and npm only
 vsix:

@@ -33,6 +33,7 @@ def sampling_flags(add: Any) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     from model_server import __version__
+    from model_server.drafter import CPU_SPECULATIVE_TOKENS, MAX_SPECULATIVE_TOKENS
 
     p = argparse.ArgumentParser(prog="mathassist", description="DeepSeekMath in your editor, notebook and terminal.")
     p.add_argument("--version", action="version", version=f"mathassist {__version__}")
@@ -52,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--prefix-cache-mb", type=int, default=None, metavar="MIB",
                    help="memory for recent prompts' caches, reused by prompts that start the same way "
                         "(default 4096 on a GPU, 512 on a CPU; 0 turns reuse off)")
+    s.add_argument("--speculative-tokens", type=int, default=None, metavar="N",
+                   help="tokens to guess per step from the text at hand and check in the same pass, output unchanged "
+                        f"(0 to {MAX_SPECULATIVE_TOKENS}; 0 turns it off; default {CPU_SPECULATIVE_TOKENS} on a CPU, 0 on a GPU)")
     s.add_argument("--allow-host", action="append", default=[], help="extra Host header to accept (when not on loopback)")
 
     v = sub.add_parser("solve", help="solve one problem step by step",
@@ -69,8 +73,14 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="check every step of the derivations in files (LaTeX, Markdown, plain text)",
                        description="Check every derivation step with sympy: exit 1 if a step is wrong, 0 otherwise, 2 on a usage error.")
     c.add_argument("files", nargs="+", metavar="FILE", help=".tex, .md or any text file")
-    c.add_argument("--json", action="store_true", help="print a list with one object per step (file, line, column, verdict, message, counterexample)")
+    c.add_argument("--format", choices=["text", "json", "sarif", "github"], default="text",
+                   help="text (compiler-style lines), json (one object per step), sarif (SARIF 2.1.0, for code scanning) "
+                        "or github (workflow annotations)")
+    c.add_argument("--json", dest="format", action="store_const", const="json", help="the same as --format json")
     c.add_argument("--timeout", type=float, default=2.0, metavar="S", help="seconds a step may take to decide (default 2)")
+    c.add_argument("--jobs", type=int, default=None, metavar="N", help="worker processes (default: one per core)")
+    c.add_argument("--no-cache", dest="cache", action="store_false",
+                   help="decide every step again instead of reading verdicts kept in the user's cache folder")
 
     b = sub.add_parser("sandbox", help="run Python from standard input in the sandbox the tool loop uses",
                        description="Run the Python program on standard input in exactly the sandbox that --tools uses.")
@@ -86,16 +96,22 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from model_server.drafter import MAX_SPECULATIVE_TOKENS
     from model_server.server import ServeOptions, serve
 
     if args.max_batch < 1 or args.max_queue < 0 or (args.prefix_cache_mb or 0) < 0:
         print("mathassist serve: --max-batch must be at least 1, --max-queue and --prefix-cache-mb at least 0", file=sys.stderr)
+        return 2
+    if args.speculative_tokens is not None and not 0 <= args.speculative_tokens <= MAX_SPECULATIVE_TOKENS:
+        print(f"mathassist serve: --speculative-tokens must be between 0 and {MAX_SPECULATIVE_TOKENS} (0 turns speculation off), "
+              f"got {args.speculative_tokens}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     return serve(ServeOptions(
         model=args.model, device=args.device, dtype=args.dtype, host=args.host, port=args.port,
         api_key=args.api_key, idle_timeout=args.idle_timeout, max_batch=args.max_batch,
         max_queue=args.max_queue, allow_hosts=tuple(args.allow_host), prefix_cache_mb=args.prefix_cache_mb,
+        speculative_tokens=args.speculative_tokens,
     ))
 
 
@@ -217,34 +233,13 @@ def _duration(seconds: float) -> str:
 
 
 def _check(args: argparse.Namespace) -> int:
-    """A linter for derivations, usable in CI and pre-commit: compiler-style lines, or --json."""
-    from checker import check_document
-    from mathcore.languages import language_of
+    """A linter for derivations, usable in CI and pre-commit (`mathassist.lint`)."""
+    from mathassist.lint import run
 
-    texts = {}
-    for path in args.files:
-        try:
-            with open(path, encoding="utf-8", errors="replace") as f:
-                texts[path] = f.read()
-        except OSError as exc:
-            print(f"mathassist check: cannot read {path} ({exc.strerror or exc})", file=sys.stderr)
-            return 2
-    if args.timeout <= 0:
-        print("mathassist check: --timeout must be above 0 seconds", file=sys.stderr)
+    if args.timeout <= 0 or (args.jobs is not None and args.jobs < 1):
+        print("mathassist check: --timeout must be above 0 seconds and --jobs at least 1", file=sys.stderr)
         return 2
-    results = {path: check_document(text, language_of(path), args.timeout) for path, text in texts.items()}
-    wrong = sum(r.verdict == "wrong" for rs in results.values() for r in rs)
-    if args.json:
-        print(json.dumps([r.to_json(path) for path, rs in results.items() for r in rs], ensure_ascii=False))
-        return 1 if wrong else 0
-    for path, rs in results.items():
-        for r in rs:
-            if r.verdict == "wrong":
-                print(f"{path}:{r.line}:{r.column}: wrong step: {r.step}: {r.message}")
-    counts = {v: sum(r.verdict == v for rs in results.values() for r in rs) for v in ("verified", "wrong", "unknown")}
-    print(f"{sum(counts.values())} steps: {counts['verified']} verified, {counts['wrong']} wrong, {counts['unknown']} unknown",
-          file=sys.stderr)
-    return 1 if wrong else 0
+    return run(args.files, args.format, args.timeout, args.jobs, args.cache)
 
 
 def _sandbox(args: argparse.Namespace) -> int:

@@ -1,6 +1,7 @@
 """The shared model process: loading, the batching engine, the HTTP API, and its client.
 
-Only `loading` and `engine` touch torch and transformers, and only inside functions, so that
+Only the engine's modules (`loading`, `engine` and the parts it is made of) touch torch and
+transformers, and only inside functions, so that
 `model_server.client` stays cheap to import for the front ends. The version is the installed
 distribution's (pyproject.toml is its one source).
 """

@@ -25,9 +25,10 @@ from starlette.routing import Route
 
 from mathcore.sampling import MAX_SAMPLES
 from model_server import api
-from model_server.engine import Engine, Event, Request
+from model_server.engine import Engine
 from model_server.errors import BodyTooLarge, RequestError
 from model_server.openapi import openapi_schema
+from model_server.requests import Event, Request
 
 __all__ = ["ServerState", "create_app"]
 

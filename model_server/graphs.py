@@ -69,6 +69,11 @@ class DecodeGraphs:
         self._tensors: tuple[int, ...] = ()
         self._pool = torch.cuda.graph_pool_handle()
 
+    @property
+    def captured(self) -> int:
+        """Graphs captured and alive (one per rows x columns size used since the cache last grew)."""
+        return len(self._graphs)
+
     def _drop(self) -> None:
         """Forget every graph, and their memory pool with them (a pool whose graphs are all gone
         cannot take new ones: PyTorch asserts)."""

@@ -12,6 +12,11 @@ the batch. Capacity and slots grow by doubling (a copy, logarithmically rarely) 
 model's context and `--max-batch`, so memory follows use; on a GPU (`fit`) a resize also gives
 back the slots or positions that the requests in the cache no longer need.
 
+A slot holds no length of its own: the row's position says how many columns are valid, and
+attention is masked to it. So rolling back is moving that position back: when a step checked
+drafts that the model rejected, their keys and values stay in the columns past the position
+and the next step writes over them before anything attends to them.
+
 The model calls `update(key, value, layer)` from inside its attention, exactly as it calls a
 transformers cache; the engine says beforehand which slot and position each token of the packed
 step belongs to (`plan`), and `packed.packed_attention` reads the slots.

@@ -50,6 +50,8 @@ class Metrics:
         self.prompt_tokens = 0
         self.prompt_tokens_cached = 0
         self.generated_tokens = 0
+        self.draft_tokens = 0
+        self.accepted_tokens = 0
         self.busy_seconds = 0.0
         self.ttft = Histogram()
         self.per_token = Histogram()
@@ -68,6 +70,9 @@ class Metrics:
                 ("mathassist_prompt_tokens_cached_total", "counter", "Prompt tokens taken from the prefix cache instead.",
                  self.prompt_tokens_cached),
                 ("mathassist_generation_tokens_total", "counter", "Tokens generated.", self.generated_tokens),
+                ("mathassist_spec_decode_num_draft_tokens_total", "counter", "Draft tokens proposed from the text at hand and checked.",
+                 self.draft_tokens),
+                ("mathassist_spec_decode_num_accepted_tokens_total", "counter", "Draft tokens the model confirmed.", self.accepted_tokens),
                 ("mathassist_engine_busy_seconds_total", "counter", "Seconds the model spent computing.", round(self.busy_seconds, 6)),
             ]
             out: list[str] = []

@@ -2,7 +2,7 @@
 
 A batch of `[rows, width]` makes a decode row that joins a prefill chunk pay for the chunk's
 width, and running them as two passes pays the model's fixed cost twice (on a GPU, reading all
-the weights twice; on this CPU, ~10 ms of module overhead). So, as in vLLM, every step is one
+the weights twice; on a CPU, several milliseconds of module overhead). So, as in vLLM, every step is one
 sequence of tokens `[1, T]`: each decode row's one token, then each prompt piece's tokens. The
 linear layers and norms see `T` tokens at once; only attention needs to know whose token is
 whose, and that is this module's attention function: it writes nothing (the cache's `update`
@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ATTENTION", "Piece", "Plan", "decode_mask", "use_packed_attention"]
+__all__ = ["ATTENTION", "Piece", "Plan", "decode_mask", "piece_mask", "use_packed_attention"]
 
 ATTENTION = "mathassist_packed"
 
@@ -51,6 +51,16 @@ def decode_mask(positions: Any, columns: int) -> Any:
     import torch
 
     return (torch.arange(columns, device=positions.device)[None, :] <= positions[:, None])[:, None, None, :]
+
+
+def piece_mask(start: int, length: int, device: Any) -> Any:
+    """`[1, 1, length, start + length]`: causal over a slot that already holds `start` positions (None from 0: plain causal)."""
+    import torch
+
+    if start == 0:
+        return None
+    end = start + length
+    return (torch.arange(end, device=device)[None, :] <= torch.arange(start, end, device=device)[:, None])[None, None]
 
 
 def packed_attention(module: Any, query: Any, key: Any, value: Any, attention_mask: Any, scaling: float | None = None,

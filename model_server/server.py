@@ -48,6 +48,7 @@ class ServeOptions:
     max_queue: int = 64
     allow_hosts: tuple[str, ...] = ()
     prefix_cache_mb: int | None = None  # None: the engine's default for the device
+    speculative_tokens: int | None = None  # None: the engine's default for the device
 
 
 def _display_model(spec: str) -> str:
@@ -70,7 +71,8 @@ def _load(state: ServerState, opts: ServeOptions) -> None:
         log.exception("loading failed")
         state.load_error = f"{type(exc).__name__}: {exc}"
         return
-    engine = Engine(loaded, max_batch=opts.max_batch, max_queue=opts.max_queue, prefix_cache_mb=opts.prefix_cache_mb)
+    engine = Engine(loaded, max_batch=opts.max_batch, max_queue=opts.max_queue, prefix_cache_mb=opts.prefix_cache_mb,
+                    speculative_tokens=opts.speculative_tokens)
     engine.start()
     # The millions of objects torch and transformers made while loading live as long as the
     # process; left to the collector, each full collection walks them all and stops every

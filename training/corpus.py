@@ -297,33 +297,48 @@ def proof_decline_document(rng: random.Random, split: Split = "train") -> str:
     return f"\\begin{{{env}}}\n{out_of_scope_theorem(rng, split)}\n\\end{{{env}}}\n\\begin{{proof}}\n{DECLINE_PROOF}\n\\end{{proof}}"
 
 
-def solved_document(rng: random.Random, w: Worked) -> str:
-    """A worked problem asked in one of the training phrasings, with or without the tool instruction."""
+def solved_document(rng: random.Random, w: Worked, tools: float = 0.25) -> str:
+    """A worked problem asked in one of the training phrasings, with the tool instruction at the rate `tools`."""
     question = w.problem if rng.random() < 0.15 else phrase(w, rng, "train")
-    return instruct_document(w, question, tools=rng.random() < 0.25)
+    return instruct_document(w, question, tools=rng.random() < tools)
 
 
-def documents(seed: int, weights: dict[str, float] | None = None) -> Iterator[str]:
+# the share of each kind of document (cumulative in this order), and `tools`: the share of solved
+# problems and refusals asked with the tool instruction
+MIX = {"solved": 0.52, "decline": 0.08, "align": 0.16, "markdown": 0.06, "plain": 0.04, "proof_decline": 0.015, "proof": 0.125,
+       "tools": 0.25}
+
+
+def documents(seed: int, weights: dict[str, float] | None = None, mix: dict[str, float] | None = None) -> Iterator[str]:
     """An endless, reproducible stream of training documents in a fixed mixture.
 
-    `weights` makes some solution families more frequent (default: all equal).
+    `weights` makes some solution families more frequent (default: all equal); `mix` changes the
+    shares of MIX that it names (the kinds' shares are normalised to add up to one).
     """
     rng = random.Random(seed)
     names = list(FAMILIES)
     family_weights = [(weights or {}).get(n, 1.0) for n in names]
+    shares = {**MIX, **(mix or {})}
+    tools = shares.pop("tools")
+    total = sum(shares.values())
+    kinds, edges, edge = list(shares), [], 0.0
+    for kind in kinds:
+        edge += shares[kind] / total
+        edges.append(edge)
     while True:
         r = rng.random()
-        if r < 0.52:
-            yield solved_document(rng, FAMILIES[rng.choices(names, family_weights)[0]](rng))
-        elif r < 0.60:
-            yield decline_document(rng, "train", tools=rng.random() < 0.25)
-        elif r < 0.76:
+        kind = next((k for k, e in zip(kinds, edges, strict=True) if r < e), kinds[-1])
+        if kind == "solved":
+            yield solved_document(rng, FAMILIES[rng.choices(names, family_weights)[0]](rng), tools)
+        elif kind == "decline":
+            yield decline_document(rng, "train", tools=rng.random() < tools)
+        elif kind == "align":
             yield align_document(rng)
-        elif r < 0.82:
+        elif kind == "markdown":
             yield markdown_document(rng)
-        elif r < 0.86:
+        elif kind == "plain":
             yield plain_document(rng)
-        elif r < 0.875:
+        elif kind == "proof_decline":
             yield proof_decline_document(rng)
         else:
             yield proof_document(rng)

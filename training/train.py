@@ -87,13 +87,14 @@ def train_tokenizer(seed: int, vocab_size: int, out: Path) -> None:
     )
 
 
-def batches(tokenizer, seed: int, batch: int, length: int, weights: dict[str, float] | None = None):  # type: ignore[no-untyped-def]
+def batches(tokenizer, seed: int, batch: int, length: int, weights: dict[str, float] | None = None,  # type: ignore[no-untyped-def]
+            mix: dict[str, float] | None = None):
     """Endless packed batches: [BOS doc EOS BOS doc EOS ...] cut into windows of `length`+1."""
     import torch
 
     from training.corpus import documents
 
-    stream = documents(seed, weights)
+    stream = documents(seed, weights, mix)
     eos = tokenizer.eos_token_id
     buf: list[int] = []
     while True:
@@ -227,6 +228,11 @@ def save(model: Any, tokenizer: Any, out: Path, dtype: str, legs: list[dict[str,
     tmp.rmdir()
 
 
+def _pairs(text: str | None) -> dict[str, float] | None:
+    """`a=1,b=2.5` as a dict (the --focus and --mix flags)."""
+    return {k: float(v) for k, v in (kv.split("=") for kv in text.split(",") if kv)} if text else None
+
+
 def _start(args: argparse.Namespace, out: Path) -> tuple[Any, Any]:
     """The tokenizer and model a run begins with: the last leg's (resumed), or new ones."""
     import torch
@@ -276,13 +282,13 @@ def train(args: argparse.Namespace) -> None:
     tokenizer, model = _start(args, out)
     previous, leg = _leg(args, out)
     budget, spent = leg["args"]["minutes"] * 60, leg["minutes"] * 60  # a continued leg keeps its budget and schedule
-    weights = {k: float(v) for k, v in (kv.split("=") for kv in args.focus.split(",") if kv)} if args.focus else None
+    weights, mix = _pairs(args.focus), _pairs(args.mix)
     print(f"parameters: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M, vocab {len(tokenizer)}, leg {leg['leg']}"
           + (f", continued at step {leg['steps']}" if leg.get("continued") else ""), flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
     start = last_save = time.monotonic()
     data_seed = args.seed + (7 if args.resume else 0) + 1000 * len(leg.get("continued", []))  # a continuation sees new data
-    data = batches(tokenizer, data_seed, args.batch, args.length, weights)
+    data = batches(tokenizer, data_seed, args.batch, args.length, weights, mix)
     bf16 = cpu_has_bf16() and not args.float32
     print(f"bf16 autocast: {'on' if bf16 else 'off'}", flush=True)
     tuner = ThreadTuner(args.threads) if args.adapt_threads else None
@@ -340,6 +346,7 @@ def main() -> None:
                         help="use fewer threads while that is faster (a shared machine); default on")
     parser.add_argument("--resume", default=None, help="continue from this checkpoint (keeps its tokenizer)")
     parser.add_argument("--focus", default=FOCUS, help="family weights for solutions (default %(default)s)")
+    parser.add_argument("--mix", default=None, help="shares of kinds of documents, over training.corpus.MIX (e.g. decline=0.12,tools=0.35)")
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--checkpoint-minutes", type=float, default=10.0, help="save every so often (0: only at the end)")
     parser.add_argument("--dtype", choices=["float16", "bfloat16", "float32"], default="float16",

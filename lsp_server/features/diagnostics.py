@@ -4,7 +4,8 @@ that ask, `textDocument/publishDiagnostics` (push) after a pause in typing for t
 The checker (`checker.check_document`) runs in a thread over its time-bounded workers, so checking
 never blocks typing or completion; a newer edit supersedes a pending check. Only `wrong` steps
 speak (severity Warning, source `mathassist`, code `wrong-step`, the counterexample in the
-message and in `data`); verified and unknown steps are silent. Results are cached per step by the
+message and in `data`), and a value rounded to the digits written (`= 6.67`) is an Information
+(code `approximate-value`); verified and unknown steps are silent. Results are cached per step by the
 checker, so a re-check after an edit decides only what changed. A pull report carries a
 `resultId` (the document's version and the settings' generation); asked again with it while
 neither has changed, the answer is an "unchanged" report and nothing is checked.
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from checker import Result, check_document
+from checker import Result, Verdict, check_document
 from lsp_server.core import DocumentDiagnostics
 from lsp_server.documents import DocumentView
 
@@ -30,21 +31,23 @@ PAUSE_S = 0.5
 MAX_CHECKED_CHARS = 1_000_000  # past this (some 15,000 steps), a document is not checked as it is typed
 SOURCE = "mathassist"
 CODE = "wrong-step"
+APPROXIMATE_CODE = "approximate-value"  # information, never a warning: `= 6.67` for 20/3
 
 
 def to_diagnostics(results: list[Result], view: DocumentView) -> list[types.Diagnostic]:
-    """One Warning per wrong step, spanning the rest of the row's line."""
+    """One Warning per wrong step and one Information per rounded value, spanning the rest of the row's line."""
     out = []
     for r in results:
-        if r.verdict != "wrong":
+        if r.verdict not in (Verdict.WRONG, Verdict.APPROXIMATE):
             continue
+        wrong = r.verdict == Verdict.WRONG
         line = r.line - 1
         out.append(types.Diagnostic(
             range=types.Range(start=view.position(line, r.column - 1), end=view.position(line, max(view.line_end(line), r.column))),
-            message=f"wrong step: {r.step}: {r.message}",
-            severity=types.DiagnosticSeverity.Warning,
+            message=f"{'wrong step' if wrong else 'approximate'}: {r.step}: {r.message}",
+            severity=types.DiagnosticSeverity.Warning if wrong else types.DiagnosticSeverity.Information,
             source=SOURCE,
-            code=CODE,
+            code=CODE if wrong else APPROXIMATE_CODE,
             data={"step": r.step, "counterexample": r.counterexample},
         ))
     return out

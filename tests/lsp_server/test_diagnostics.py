@@ -111,3 +111,16 @@ async def test_verified_steps_get_a_subtle_mark_only_when_asked(tmp_path: Path) 
         assert not hints
     finally:
         await client.shutdown_session()
+
+
+@pytest.mark.slow
+async def test_a_rounded_value_is_information_and_a_wrong_step_a_warning(tmp_path: Path) -> None:
+    client, _ = await start(tmp_path, pull=True)
+    try:
+        uri = "file:///work/rounded.tex"
+        open_doc(client, uri, "The share is\n\\[ \\frac{20}{3} = 6.67 \\]\nand\n\\[ 2(y + 4) = 2y + 4 \\]\n", "latex")
+        report = await client.text_document_diagnostic_async(types.DocumentDiagnosticParams(types.TextDocumentIdentifier(uri)))
+        got = sorted((d.range.start.line, d.severity, d.code) for d in report.items)
+        assert got == [(1, types.DiagnosticSeverity.Information, "approximate-value"), (3, types.DiagnosticSeverity.Warning, "wrong-step")]
+    finally:
+        await client.shutdown_session()

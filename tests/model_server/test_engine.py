@@ -1,5 +1,7 @@
 """The engine's cache tricks change no output: batched, chunked, padded and reused generations are the
-greedy tokens `model.generate` gives for each prompt alone (embedded model, in-process engine)."""
+greedy tokens `model.generate` gives for each prompt alone (embedded model, in-process engine).
+
+Every test here loads the model, so the module is `slow` (out of `make test-fast`)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,11 @@ import pytest
 import torch
 
 from mathcore.sampling import SamplingParams
-from model_server.engine import Engine, Event
+from model_server.engine import Engine
 from model_server.loading import LoadedModel, load_model
+from model_server.requests import Event
+
+pytestmark = pytest.mark.slow
 
 SHORT = "We expand the product.\n\\begin{align*}\n(x + 3)(x + 5) &= x^2 + 5x + 3x + 15 \\\\\n&= "
 OTHER = "User: Solve for $x$: $7x - 4 = 31$.\n\nAssistant:"
@@ -110,8 +115,8 @@ def test_a_request_the_device_has_no_memory_for_fails_alone(engine: Engine, load
 
     async def scenario() -> list[list[int]]:
         await collect(engine, LONG, 2)  # the cache exists, and a prompt is saved
-        assert engine._store is not None and len(engine._store) == 1
-        cache = engine._cache
+        assert engine.scheduler.prefixes is not None and len(engine.scheduler.prefixes) == 1
+        cache = engine.runner.cache
         assert cache is not None
         real = cache.reserve
 
@@ -123,7 +128,7 @@ def test_a_request_the_device_has_no_memory_for_fails_alone(engine: Engine, load
         monkeypatch.setattr(cache, "reserve", reserve)
         with pytest.raises(RuntimeError, match=r"no memory left for this request's cache \(3044 tokens, 1 sequences.*smaller --max-batch"):
             await collect(engine, SHORT, 3000)
-        assert len(engine._store) == 0
+        assert len(engine.scheduler.prefixes) == 0
         return await collect(engine, SHORT, 5)
 
     assert asyncio.run(scenario()) == [alone(loaded, SHORT, 5)]
@@ -141,7 +146,7 @@ def test_a_cache_that_follows_use_resizes_under_running_rows_without_changing_th
         running = asyncio.ensure_future(collect(engine, OTHER, 120))
         burst = await asyncio.gather(*(collect(engine, SHORT + "x" * i, 6) for i in range(5)))
         assert not running.done()
-        cache = engine._cache
+        cache = engine.runner.cache
         assert cache is not None
         before = (cache.slots, cache.capacity)
         long = await collect(engine, LONG, 12)
@@ -172,9 +177,41 @@ def test_on_cuda_replayed_decode_steps_give_the_tokens_of_generate_alone() -> No
             return await asyncio.gather(*(collect(engine, t, n) for t, n in cases))
 
         results = asyncio.run(scenario())
-        graphs = engine._graphs
-        assert graphs is not None and graphs.enabled and graphs._graphs, "no decode step was replayed"
+        graphs = engine.runner.graphs
+        assert graphs is not None and graphs.enabled and graphs.captured, "no decode step was replayed"
     finally:
         engine.stop()
     for (text, n), got in zip(cases, results, strict=True):
         assert got == [alone(cuda, text, n)], text[:40]
+
+
+def test_engine_bookkeeping_without_http(loaded: LoadedModel) -> None:
+    """Requests of different lengths and sample counts join and leave one batch; a cancelled one leaves at once."""
+    engine = Engine(loaded, max_batch=8, max_queue=8)
+    engine.start()
+    tok = engine.loaded.tokenizer
+
+    async def scenario() -> tuple[dict[str, int], list[tuple[int, int]], dict[str, int]]:
+        ids = tok("We expand the product.\n")["input_ids"]
+        reqs = [engine.submit(ids, SamplingParams(max_new_tokens=n, samples=s, temperature=0.7, seed=1), ignore_eos=True)
+                for n, s in ((5, 1), (9, 3), (13, 2))]
+        doomed = engine.submit(ids, SamplingParams(max_new_tokens=500), ignore_eos=True)
+        seen = doomed.events().__aiter__()
+        await seen.__anext__()  # it runs...
+        engine.cancel(doomed)  # ...and leaves the batch before the next step
+        during = engine.stats()
+        counts = []
+        for req in reqs:
+            finals = [ev for ev in [e async for e in req.events()] if ev.finish_reason]
+            counts += [(ev.tokens, req.params.max_new_tokens) for ev in finals]
+        await asyncio.sleep(0.05)
+        return during, counts, engine.stats()
+
+    try:
+        during, counts, after = asyncio.run(scenario())
+    finally:
+        engine.stop()
+    assert during["rows"] <= 1 + 3 + 2 + 1
+    assert len(counts) == 1 + 3 + 2 and all(got == wanted for got, wanted in counts)
+    assert after == {"running": 0, "queued": 0, "rows": 0}
+    assert engine.metrics.cancelled == 1 and engine.metrics.finished == 3

@@ -25,6 +25,7 @@ def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
     return subprocess.run([sys.executable, "-m", "mathassist", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow  # runs the CLI in a process of its own
 @pytest.mark.parametrize("command", [["solve", "Compute $1 + 1$."], ["serve", "--model", "embedded"], ["status"]])
 def test_an_unusable_runtime_folder_is_one_line_naming_the_path_and_the_fix(tmp_path: Path, command: list[str]) -> None:
     blocker = tmp_path / "not-a-folder"
@@ -62,6 +63,7 @@ def test_a_corrupt_server_json_is_replaced_by_a_new_process(own_runtime: Path) -
         os.kill(pid, signal.SIGTERM)
 
 
+@pytest.mark.slow  # starts another program to own the pid
 def test_a_pid_now_owned_by_another_program_is_not_trusted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The announced pid is alive but is not a model process (pid reuse after a reboot or a crash)."""
     monkeypatch.setenv("MATHASSIST_RUNTIME_DIR", str(tmp_path))

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
+
 from assist import solve
 from mathcore.prompts import OUTPUT_FENCE, TOOL_INSTRUCTION
 from mathcore.sampling import SamplingParams
@@ -35,6 +37,7 @@ class ScriptedClient:
 FIRST = "We add the numbers with a program.\n```python\nx = 2 + 3\nprint(x)\n```\n"
 
 
+@pytest.mark.slow  # its programs run in the sandbox: a process each
 def test_a_program_runs_and_its_output_is_appended_in_deepseeks_format() -> None:
     client = ScriptedClient(FIRST, " The program printed $5$, so the answer is $\\boxed{5}$.")
     result = solve(client, "Compute $2 + 3$.", SamplingParams(), tools=True)  # type: ignore[arg-type]
@@ -47,6 +50,7 @@ def test_a_program_runs_and_its_output_is_appended_in_deepseeks_format() -> None
     assert result.to_json()["tool_runs"][0]["seconds"] > 0
 
 
+@pytest.mark.slow  # its programs run in the sandbox: a process each
 def test_programs_rerun_statelessly_and_errors_are_reported_as_runtime_errors() -> None:
     client = ScriptedClient(FIRST, "\n```python\nprint(x * 10)\n```\n", "\n```python\nprint(x / 0)\n```\n", " Done: $\\boxed{50}$.")
     result = solve(client, "q", SamplingParams(), tools=True, max_tool_rounds=3)  # type: ignore[arg-type]
@@ -55,6 +59,7 @@ def test_programs_rerun_statelessly_and_errors_are_reported_as_runtime_errors() 
     assert client.prompts[3].endswith("```output\nRuntime errors: ZeroDivisionError: division by zero\n```\n")
 
 
+@pytest.mark.slow  # its programs run in the sandbox: a process each
 def test_rounds_are_capped_and_the_last_program_is_not_run() -> None:
     program = "\n```python\nprint(1)\n```\n"
     client = ScriptedClient(program, program, program)
@@ -69,6 +74,7 @@ def test_without_tools_nothing_runs() -> None:
     assert result.tool_runs == () and len(client.prompts) == 1 and OUTPUT_FENCE not in client.params[0].stop
 
 
+@pytest.mark.slow  # its programs run in the sandbox: a process each
 def test_each_sample_is_its_own_conversation_with_its_own_seed() -> None:
     client = ScriptedClient(FIRST, " $\\boxed{5}$", FIRST, " $\\boxed{5}$")
     result = solve(client, "q", SamplingParams(samples=2, temperature=0.7, seed=10), tools=True)  # type: ignore[arg-type]

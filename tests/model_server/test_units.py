@@ -8,8 +8,8 @@ import types
 import torch
 
 from mathcore.sampling import SamplingParams
-from model_server.engine import Event, Request, deliver
 from model_server.kvcache import PrefixStore, SlotCache
+from model_server.requests import Event, Request, deliver
 from model_server.sampler import RowSampling, sample_rows
 from model_server.textstream import Detokenizer, StopText
 
@@ -155,7 +155,7 @@ def test_a_reader_that_does_not_read_holds_one_merged_event_per_sample() -> None
             deliver([(req, [Event(0, "a"), Event(1, "b", "length" if i == 999 else None)])])
         deliver([(req, [Event(0, "!", "stop")])])
         await asyncio.sleep(0)  # let the loop run the deliveries
-        held = len(req._pending)
+        held = req.held
         return held, [ev async for ev in req.events()]
 
     held, events = asyncio.run(scenario())
@@ -163,38 +163,3 @@ def test_a_reader_that_does_not_read_holds_one_merged_event_per_sample() -> None
     texts = {ev.index: ev.text for ev in events}
     assert texts == {0: "a" * 1000 + "!", 1: "b" * 1000}
     assert {ev.index: ev.finish_reason for ev in events} == {0: "stop", 1: "length"}
-
-
-def test_engine_bookkeeping_without_http() -> None:
-    """Requests of different lengths and sample counts join and leave one batch; a cancelled one leaves at once."""
-    from model_server.engine import Engine
-    from model_server.loading import load_model
-
-    engine = Engine(load_model("embedded"), max_batch=8, max_queue=8)
-    engine.start()
-    tok = engine.loaded.tokenizer
-
-    async def scenario() -> tuple[dict[str, int], list[tuple[int, int]], dict[str, int]]:
-        ids = tok("We expand the product.\n")["input_ids"]
-        reqs = [engine.submit(ids, SamplingParams(max_new_tokens=n, samples=s, temperature=0.7, seed=1), ignore_eos=True)
-                for n, s in ((5, 1), (9, 3), (13, 2))]
-        doomed = engine.submit(ids, SamplingParams(max_new_tokens=500), ignore_eos=True)
-        seen = doomed.events().__aiter__()
-        await seen.__anext__()  # it runs...
-        engine.cancel(doomed)  # ...and leaves the batch before the next step
-        during = engine.stats()
-        counts = []
-        for req in reqs:
-            finals = [ev for ev in [e async for e in req.events()] if ev.finish_reason]
-            counts += [(ev.tokens, req.params.max_new_tokens) for ev in finals]
-        await asyncio.sleep(0.05)
-        return during, counts, engine.stats()
-
-    try:
-        during, counts, after = asyncio.run(scenario())
-    finally:
-        engine.stop()
-    assert during["rows"] <= 1 + 3 + 2 + 1
-    assert len(counts) == 1 + 3 + 2 and all(got == wanted for got, wanted in counts)
-    assert after == {"running": 0, "queued": 0, "rows": 0}
-    assert engine.metrics.cancelled == 1 and engine.metrics.finished == 3

@@ -14,6 +14,8 @@ import pytest
 
 from sandbox import Limits, protections, run
 
+pytestmark = pytest.mark.slow  # every test runs a sandboxed interpreter: a process of its own, not the unit tier
+
 
 def test_a_sympy_and_numpy_computation_works() -> None:
     r = run("import math, numpy as np, sympy as sp\nx = sp.symbols('x')\n"
