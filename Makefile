@@ -1,6 +1,7 @@
 # `make run`: set up .venv and solve a sample problem on the embedded model (offline, CPU);
 # PROBLEM is used as written ($(value ...)), so its $ signs reach the model untouched.
 # `make test`: set up .venv with the dev tools and run the whole test suite; `make test-fast`: the unit tier.
+# `make test-engines`: the same clients against llama.cpp's OpenAI-compatible server (built once into .cache/engines).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -10,7 +11,7 @@ TORCH  ?= torch==2.13.0
 export MATHASSIST_MODEL ?= embedded
 PROBLEM ?= Solve for $x$: $3x + 5 = 20$.
 
-.PHONY: run test test-fast check bench vsix labextension clean
+.PHONY: run test test-fast test-engines check bench vsix labextension clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +43,14 @@ test: $(VENV)/.installed-dev
 # the unit tier: no model, no process started (under a minute)
 test-fast: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+# llama-cpp-python is built from source once (niced) into .cache/engines and reused; the embedded
+# model is converted to GGUF there, once per version of its weights. Not part of `make test`: the
+# build alone takes longer than CI's budget (README, "Other engines"); there tests/engines skips.
+test-engines: $(VENV)/.installed-dev
+	$(BIN)/python scripts/llama_cpp_engine.py install
+	nice -n 5 $(BIN)/python scripts/llama_cpp_engine.py convert
+	$(BIN)/python -m pytest -q -ra tests/engines $(PYTEST_ARGS)
 
 check: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -6,7 +6,9 @@ to the front end's listener (a status bar, work-done progress in an editor), and
 failure, once, with what to do next. Later requests try again (at most every few seconds) and the
 front end keeps working. A process that goes away mid-request (killed, out of memory) is reported
 once (`lost`), and the next request finds or starts a new one: no restart of the editor or the
-notebook server. The language server and the Jupyter server extension each hold one.
+notebook server. What the server lacks and the client works around (samples one at a time where
+it ignores `n`) goes to the listener's `note`, once. The language server and the Jupyter server
+extension each hold one.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ class ConnectionListener(Protocol):
 
     def unreachable(self, message: str, first: bool) -> None:
         """The model cannot be reached; `first` when the user has not been told since it last worked."""
+
+    def note(self, message: str) -> None:
+        """The server lacks something and the client works around it (once per connection)."""
 
 
 class Connection:
@@ -103,6 +108,7 @@ class Connection:
         self._set_state(ConnectionState.STARTING, "starting the model process")
         try:
             client = await AsyncClient.connect(on_wait=on_wait, url=self.server_url() or None)
+            client.on_note = self.listener.note
             self._client = client
             self._set_state(ConnectionState.READY, f"{client.endpoint.model or await client.model()} at {client.endpoint.url}")
             self._warned = False

@@ -20,6 +20,10 @@ With `check` (the default), the derivation checker reads the equations of the so
 `$a = b$`, display, chain) while it streams: each time a line completes, the text so far is checked
 in a background thread (verdicts are cached, so only new steps cost anything) and `on_checks` sees
 the verdicts; the result's `checks` are those of the shown solution.
+
+Against a server that lacks something (`model_server.client._compat`: it ignores `n`, say) the
+client works around it and notes what it did; the notes it made during this solve are the
+result's `notes`, for the front end to show.
 """
 
 from __future__ import annotations
@@ -67,11 +71,13 @@ def solve(
         if on_interrupt is not None:
             on_interrupt(partial if live is None else dataclasses.replace(partial, checks=tuple(live.latest)))
 
+    noted = len(client.notes)
     try:
         result = _solve(client, problem, params, on_text, interrupted, tools, max_tool_rounds, limits)
     finally:
         if live is not None:
             live.close()
+    result = dataclasses.replace(result, notes=tuple(client.notes[noted:]))
     if not check:
         return result
     return dataclasses.replace(result, checks=tuple(solution_checks(result.text)))

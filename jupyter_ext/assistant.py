@@ -144,6 +144,11 @@ class NotebookAssistant:
                 f"mathassist: {message.rstrip('.')}. It will retry on the next request; check `mathassist status` "
                 "in a terminal or the serverUrl setting.")}
 
+    def note(self, message: str) -> None:
+        """What the server lacks and the client does instead (samples one at a time): in the server's
+        log; the status bar's notices are errors, and this is not one."""
+        log.info("mathassist: %s", message)
+
     async def _warm_up(self) -> None:
         with contextlib.suppress(ClientError):  # told once through `unreachable`; requests retry
             await self.connection.client()

@@ -148,6 +148,11 @@ class MathServer(LanguageServer):
                 "check `mathassist status` in a terminal or the mathassist.serverUrl setting.",
             ))
 
+    def note(self, message: str) -> None:
+        """What the server lacks and what is done instead: shown once (the client notes each once)."""
+        self.window_log_message(types.LogMessageParams(types.MessageType.Info, message))
+        self.window_show_message(types.ShowMessageParams(types.MessageType.Info, f"mathassist: {message}."))
+
     async def _begin_progress(self, message: str) -> str | None:
         """A progress token the client accepted (None where it cannot show progress)."""
         caps = self.client_capabilities

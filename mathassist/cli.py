@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("problem", help="the problem, LaTeX welcome (quote it: 'Solve for $x$: $3x + 5 = 20$.')")
     sampling_flags(v.add_argument)
     v.add_argument("--json", action="store_true",
-                   help="print one JSON object (answer, text, model, samples, votes, params, tool_runs, checks, refuted)")
+                   help="print one JSON object (answer, text, model, samples, votes, params, tool_runs, checks, refuted, declined, notes)")
     v.add_argument("--no-check", dest="check", action="store_false",
                    help="do not check the solution's equations with the derivation checker (checked and refuted steps marked by default)")
     v.add_argument("--tools", action="store_true", help="let the model write Python that runs in the sandbox (DeepSeekMath's tool-integrated format)")
@@ -130,6 +130,8 @@ def _solve(args: argparse.Namespace) -> int:
         print(f"mathassist solve: {exc}", file=sys.stderr)
         return 2
     with Client.connect(on_wait=_progress) as client:
+        if not args.json:  # --json has them as `notes`
+            client.on_note = _note
         if args.json:
             result = solve(client, args.problem, params, tools=args.tools, max_tool_rounds=rounds, check=args.check)
             print(json.dumps(result.to_json(), ensure_ascii=False))
@@ -195,6 +197,11 @@ class _Echo:
         print()
         self.checks(list(checks))
         self._marks()
+
+
+def _note(message: str) -> None:
+    """What the server lacks and what is done instead (samples one at a time), on stderr, as it happens."""
+    print(f"mathassist: note: {message}", file=sys.stderr, flush=True)
 
 
 def _progress(message: str) -> None:

@@ -108,6 +108,7 @@ class SolveResult:
     tool_runs: tuple[ToolRun, ...] = field(default=())  # the programs of the shown solution, when tools were used
     checks: tuple[StepCheck, ...] = field(default=())  # the checker's verdicts on the shown solution's equations
     declined: str | None = None  # the model's one-line reason when it declined (and so gave no answer)
+    notes: tuple[str, ...] = field(default=())  # what the server lacked and what was done instead (samples one at a time)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -123,6 +124,7 @@ class SolveResult:
             "checks": [c.to_json() for c in self.checks],
             "refuted": bool(self.refuted()),
             "declined": self.declined,
+            "notes": list(self.notes),
         }
 
     def refuted(self) -> list[StepCheck]:
@@ -154,6 +156,7 @@ class SolveResult:
         if total > 1:
             rows = "\n".join(f"| ${v.answer}$ | {v.count} | {v.share:.0%} |" for v in self.votes)
             parts.append(f"| answer | votes | share |\n|---|---|---|\n{rows}")
+        parts += [f"*Note: {n}.*" for n in self.notes]
         parts.append(f"<sub>{self.model}, {_params_line(self.params)}</sub>")
         return "\n\n".join(parts)
 

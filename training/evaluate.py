@@ -171,6 +171,9 @@ class _Quiet:
     def unreachable(self, message: str, first: bool) -> None:
         pass
 
+    def note(self, message: str) -> None:
+        pass
+
 
 async def _through_the_editor(align: list[str], proofs: list[str], seed: int) -> tuple[list[str], list[int]]:
     """What the language server's own suggester gives: the raw next row of each `align*` case (the

@@ -4,7 +4,7 @@ generation: the HTTP connection closes and the model process drops the request a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -12,9 +12,10 @@ import httpx
 
 from mathcore.sampling import SamplingParams
 from model_server.client._base import CHAT, COMPLETIONS, BaseClient, ClientState
+from model_server.client._compat import Streamed
 from model_server.client._connect import find_endpoint, wait_ready
 from model_server.client._errors import ClientError
-from model_server.client._wire import DONE, Completion, Delta, Endpoint, body_for, completion_from, parse_sse
+from model_server.client._wire import DONE, Completion, Delta, Endpoint, completion_from, parse_sse
 
 __all__ = ["AsyncClient"]
 
@@ -77,31 +78,50 @@ class AsyncClient(BaseClient):
         return self._model or self._remember_model(await self._request("GET", "/v1/models"))
 
     async def complete(self, prompt: str, params: SamplingParams, logprobs: bool = False) -> Completion:
-        body = body_for(await self.model(), params, prompt=prompt, logprobs=logprobs)
-        return completion_from((await self._request("POST", COMPLETIONS, json=body)).json())
+        return await self._create(COMPLETIONS, params, logprobs, prompt=prompt)
 
     async def chat(self, messages: list[dict[str, str]], params: SamplingParams) -> Completion:
-        body = body_for(await self.model(), params, messages=messages)
-        return completion_from((await self._request("POST", CHAT, json=body)).json())
+        return await self._create(CHAT, params, False, messages=messages)
+
+    async def _create(self, path: str, params: SamplingParams, logprobs: bool, **what: Any) -> Completion:
+        model = await self.model()
+        plan = self._plan(params)
+        parts = [await self._post(path, self._body(model, p, logprobs=logprobs, **what)) for p in plan]
+        if len(plan) == 1:
+            parts += [await self._post(path, self._body(model, p, logprobs=logprobs, **what)) for p in self._rest(params, len(parts[0].choices))]
+        return self._merged(parts, logprobs)
+
+    async def _post(self, path: str, body: dict[str, Any]) -> Completion:
+        return completion_from((await self._request("POST", path, json=body)).json())
 
     @asynccontextmanager
     async def stream(self, prompt: str, params: SamplingParams) -> AsyncIterator[AsyncIterator[Delta]]:
         """`async with client.stream(...) as deltas:`; leaving early cancels the generation."""
-        body = body_for(await self.model(), params, prompt=prompt, stream=True)
+        deltas = self._stream_samples(prompt, params)
         try:
-            async with self._http.stream("POST", COMPLETIONS, json=body) as r:
+            yield deltas
+        except httpx.TransportError as exc:
+            raise self._lost(exc) from exc
+        finally:
+            await deltas.aclose()
+
+    async def _stream_samples(self, prompt: str, params: SamplingParams) -> AsyncGenerator[Delta, None]:
+        """The deltas of every sample: of one request, or of one request per sample in turn."""
+        model = await self.model()
+        plan, offset, i = self._plan(params), 0, 0
+        while i < len(plan):
+            seen = Streamed(self.dialect, self.endpoint.url, offset)
+            async with self._http.stream("POST", COMPLETIONS, json=self._body(model, plan[i], prompt=prompt, stream=True)) as r:
                 if r.status_code >= 400:
                     await r.aread()
                     self._checked(r)
-                yield self._deltas(r)
-        except httpx.TransportError as exc:
-            raise self._lost(exc) from exc
-
-    @staticmethod
-    async def _deltas(r: httpx.Response) -> AsyncIterator[Delta]:
-        async for line in r.aiter_lines():
-            item = parse_sse(line)
-            if item is DONE:
-                return
-            if isinstance(item, Delta):
-                yield item
+                async for line in r.aiter_lines():
+                    item = parse_sse(line)
+                    if item is DONE:
+                        break
+                    if isinstance(item, Delta):
+                        yield seen.see(item)
+            offset += seen.count()
+            if len(plan) == 1:
+                plan += self._rest(params, offset)
+            i += 1

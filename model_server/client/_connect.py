@@ -27,7 +27,7 @@ import httpx
 from filelock import FileLock, Timeout
 
 from model_server.client._errors import ModelLoadFailed, ModelMismatch, ServerUnavailable
-from model_server.client._wire import Endpoint
+from model_server.client._wire import Endpoint, error_for
 from model_server.discovery import (
     RuntimeDirError,
     ServerInfo,
@@ -207,8 +207,19 @@ def _forget_stale(info: ServerInfo | None) -> None:
     remove_info(info.pid)
 
 
+def _ready_by_models(endpoint: Endpoint) -> dict[str, object]:
+    """Readiness of an external server that has no /health: its /v1/models answers (such servers
+    load their model before they listen)."""
+    r = httpx.get(f"{endpoint.url}/v1/models", headers=endpoint.headers(), timeout=5.0)
+    if r.status_code != 200:
+        raise error_for(r.status_code, r.text, dict(r.headers), endpoint.url, external=True)
+    models = r.json().get("data") or [{}]
+    return {"status": "ok", "model": models[0].get("id")}
+
+
 def wait_ready(endpoint: Endpoint, timeout: float = 600.0, on_wait: Callable[[str], None] | None = None) -> dict[str, object]:
-    """Poll /health until the model is loaded; report each wait through `on_wait`."""
+    """Poll /health until the model is loaded (/v1/models, for an external server without /health);
+    report each wait through `on_wait`."""
     started = time.monotonic()
     deadline = started + timeout
     last_error = "no answer"
@@ -218,6 +229,8 @@ def wait_ready(endpoint: Endpoint, timeout: float = 600.0, on_wait: Callable[[st
             data = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
             if r.status_code == 200:
                 return dict(data) if isinstance(data, dict) else {}
+            if r.status_code == 404 and endpoint.external:  # a server without /health (llama-cpp-python's)
+                return _ready_by_models(endpoint)
             if isinstance(data, dict) and data.get("status") == "error":
                 raise ModelLoadFailed(f"the model process could not load its model: {data.get('message')}")
             last_error = f"HTTP {r.status_code}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -10,9 +10,10 @@ import httpx
 
 from mathcore.sampling import SamplingParams
 from model_server.client._base import CHAT, COMPLETIONS, BaseClient, ClientState
+from model_server.client._compat import Streamed
 from model_server.client._connect import find_endpoint, wait_ready
 from model_server.client._errors import ClientError
-from model_server.client._wire import DONE, Completion, Delta, Endpoint, body_for, completion_from, parse_sse
+from model_server.client._wire import DONE, Completion, Delta, Endpoint, completion_from, parse_sse
 
 __all__ = ["Client"]
 
@@ -75,31 +76,50 @@ class Client(BaseClient):
         return self._model or self._remember_model(self._request("GET", "/v1/models"))
 
     def complete(self, prompt: str, params: SamplingParams, logprobs: bool = False) -> Completion:
-        body = body_for(self.model(), params, prompt=prompt, logprobs=logprobs)
-        return completion_from(self._request("POST", COMPLETIONS, json=body).json())
+        return self._create(COMPLETIONS, params, logprobs, prompt=prompt)
 
     def chat(self, messages: list[dict[str, str]], params: SamplingParams) -> Completion:
-        body = body_for(self.model(), params, messages=messages)
-        return completion_from(self._request("POST", CHAT, json=body).json())
+        return self._create(CHAT, params, False, messages=messages)
+
+    def _create(self, path: str, params: SamplingParams, logprobs: bool, **what: Any) -> Completion:
+        model = self.model()
+        plan = self._plan(params)
+        parts = [self._post(path, self._body(model, p, logprobs=logprobs, **what)) for p in plan]
+        if len(plan) == 1:
+            parts += [self._post(path, self._body(model, p, logprobs=logprobs, **what)) for p in self._rest(params, len(parts[0].choices))]
+        return self._merged(parts, logprobs)
+
+    def _post(self, path: str, body: dict[str, Any]) -> Completion:
+        return completion_from(self._request("POST", path, json=body).json())
 
     @contextmanager
     def stream(self, prompt: str, params: SamplingParams) -> Iterator[Iterator[Delta]]:
         """`with client.stream(...) as deltas:`; leaving the block early cancels the generation."""
-        body = body_for(self.model(), params, prompt=prompt, stream=True)
+        deltas = self._stream_samples(prompt, params)
         try:
-            with self._http.stream("POST", COMPLETIONS, json=body) as r:
+            yield deltas
+        except httpx.TransportError as exc:
+            raise self._lost(exc) from exc
+        finally:
+            deltas.close()
+
+    def _stream_samples(self, prompt: str, params: SamplingParams) -> Generator[Delta, None, None]:
+        """The deltas of every sample: of one request, or of one request per sample in turn."""
+        model = self.model()
+        plan, offset, i = self._plan(params), 0, 0
+        while i < len(plan):
+            seen = Streamed(self.dialect, self.endpoint.url, offset)
+            with self._http.stream("POST", COMPLETIONS, json=self._body(model, plan[i], prompt=prompt, stream=True)) as r:
                 if r.status_code >= 400:
                     r.read()
                     self._checked(r)
-                yield self._deltas(r)
-        except httpx.TransportError as exc:
-            raise self._lost(exc) from exc
-
-    @staticmethod
-    def _deltas(r: httpx.Response) -> Iterator[Delta]:
-        for line in r.iter_lines():
-            item = parse_sse(line)
-            if item is DONE:
-                return
-            if isinstance(item, Delta):
-                yield item
+                for line in r.iter_lines():
+                    item = parse_sse(line)
+                    if item is DONE:
+                        break
+                    if isinstance(item, Delta):
+                        yield seen.see(item)
+            offset += seen.count()
+            if len(plan) == 1:
+                plan += self._rest(params, offset)
+            i += 1

@@ -77,8 +77,13 @@ class Delta:
 def body_for(
     model: str | None, params: SamplingParams, *, prompt: str | None = None,
     messages: list[dict[str, str]] | None = None, stream: bool = False, logprobs: bool = False,
+    neutral: tuple[tuple[str, object], ...] = (), top_k_off: int | None = None,
 ) -> dict[str, Any]:
-    """The JSON body of a completion (prompt) or chat (messages) request."""
+    """The JSON body of a completion (prompt) or chat (messages) request.
+
+    `neutral` are fields sent as they are (a server's own sampler defaults turned off), and
+    `top_k_off` what to send for top-k 0 (None: leave the field out, as OpenAI and vLLM read it).
+    """
     body: dict[str, Any] = {
         "model": model,
         "temperature": params.temperature,
@@ -87,8 +92,9 @@ def body_for(
         "n": params.samples,
         "stream": stream,
     }
-    if params.top_k:
-        body["top_k"] = params.top_k
+    if params.top_k or top_k_off is not None:
+        body["top_k"] = params.top_k or top_k_off
+    body.update(neutral)
     if params.seed is not None:
         body["seed"] = params.seed
     if params.stop:
@@ -123,22 +129,41 @@ def completion_from(data: dict[str, Any]) -> Completion:
                       usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0))
 
 
-def error_for(status: int, text: str, headers: dict[str, str], url: str) -> ClientError:
-    """The typed error for a non-2xx response."""
-    try:
-        err = json.loads(text).get("error", {})
-        message, param = str(err.get("message") or text), err.get("param")
-    except (ValueError, AttributeError):
-        message, param = text.strip() or f"HTTP {status}", None
+def error_for(status: int, text: str, headers: dict[str, str], url: str, external: bool = False) -> ClientError:
+    """The typed error for a non-2xx response, in one line.
+
+    Ours and vLLM say `{"error": {"message", "param"}}`; TGI `{"error": "..."}`; FastAPI servers
+    (llama-cpp-python) `{"detail": "..."}`. An `external` server is not restarted by the user.
+    """
+    message, param = _error_message(text, status)
     if status == 401:
-        return AuthenticationFailed(f"{url} refused the token ({message}); check MATHASSIST_API_KEY or restart with `mathassist stop`")
+        fix = "check MATHASSIST_API_KEY" if external else "check MATHASSIST_API_KEY or restart with `mathassist stop`"
+        return AuthenticationFailed(f"{url} refused the token ({message}); {fix}")
     if status in (429, 503):
         retry = headers.get("retry-after")
-        return Overloaded(f"the model process is busy or still loading ({message}); try again shortly",
+        who = f"the server at {url} is" if external else "the model process is"
+        return Overloaded(f"{who} busy or still loading ({message}); try again shortly",
                           float(retry) if retry and retry.replace(".", "", 1).isdigit() else None)
     if status >= 500:
-        return ServerError(f"the model process failed: {message}")
+        return ServerError(f"{f'the server at {url}' if external else 'the model process'} failed: {message}")
     return BadRequest(message, param)
+
+
+def _error_message(text: str, status: int) -> tuple[str, str | None]:
+    """The first line of what the server said went wrong (never its traceback), and the field it named."""
+    try:
+        data = json.loads(text)
+        err = data.get("error", data.get("detail")) if isinstance(data, dict) else None
+    except ValueError:
+        err = None
+    if isinstance(err, dict):
+        message, param = str(err.get("message") or text), err.get("param")
+    elif isinstance(err, str):
+        message, param = err, None
+    else:
+        message, param = text, None
+    first = message.strip().split("\n", 1)[0].strip()
+    return first or f"HTTP {status}", param if isinstance(param, str) else None
 
 
 def unreachable(endpoint: Endpoint, exc: Exception, connected: bool) -> ServerUnavailable:

@@ -21,6 +21,7 @@ class ScriptedClient:
     def __init__(self, *replies: str, model: str = "deepseek-ai/deepseek-math-7b-rl") -> None:
         self.replies, self.prompts, self.params = list(replies), [], []  # type: ignore[var-annotated]
         self._model = model
+        self.notes: list[str] = []
 
     def model(self) -> str:
         return self._model
