@@ -80,7 +80,11 @@ def solve(
     result = dataclasses.replace(result, notes=tuple(client.notes[noted:]))
     if not check:
         return result
-    return dataclasses.replace(result, checks=tuple(solution_checks(result.text)))
+    try:
+        return dataclasses.replace(result, checks=tuple(solution_checks(result.text)))
+    except KeyboardInterrupt:  # while the last equations were checked: the text is all there
+        interrupted(dataclasses.replace(result, interrupted=True))
+        raise
 
 
 def solution_checks(text: str) -> list[StepCheck]:
@@ -138,11 +142,11 @@ def _solve(
                 runs[i] = _tool_loop(client, prompt, one, max_tool_rounds, limits, texts, i, reasons, on_text)
         else:
             _stream_into(client, prompt.text, run, texts, reasons, on_text)
-    except KeyboardInterrupt:
+        return solve_result(problem, [t.strip() for t in texts], params, model, False, reasons, runs, equal=answers_equal)
+    except KeyboardInterrupt:  # while streaming, running a program or voting
         if on_interrupt is not None:
             on_interrupt(solve_result(problem, [t.strip() for t in texts], params, model, True, reasons, runs, equal=answers_equal))
         raise
-    return solve_result(problem, [t.strip() for t in texts], params, model, False, reasons, runs, equal=answers_equal)
 
 
 def _stream_into(client: Client, prompt: str, params: SamplingParams, texts: list[str], reasons: list[str | None],

@@ -1,10 +1,19 @@
-"""Typing along a suggestion (`assist.following`): the pure rules."""
+"""Typing along a suggestion (`assist.following`): the pure rules, and the Suggester that keeps
+the generation in flight (a held fake model: the layer above the client)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from types import SimpleNamespace
+from typing import cast
 
+from assist.connection import Connection
 from assist.following import Anchor, Generation, agrees, rest_of
+from assist.settings import Settings
+from assist.suggest import Cursor, Suggester
+from mathcore.languages import Language
 
 DOC = "\\begin{align*}\n(x + 3)(x + 5) &= x^2 + 5x + 3x + 15 \\\\\n&= "
 AFTER = "\n\\end{align*}\n"
@@ -54,3 +63,64 @@ async def test_a_generation_is_followable_only_while_it_asks_the_model() -> None
         gen.task.cancel()
     await asyncio.gather(gen.task, return_exceptions=True)
     assert not gen.followable_from(later)  # finished: the shown suggestion answers instead
+
+
+class _HeldStream:
+    """A model that writes `first`, then waits for the test to release the rest (deterministic: a
+    real generation on an idle machine may end before the keystroke reaches the server)."""
+
+    def __init__(self, first: str, rest: str) -> None:
+        self.first, self.rest = first, rest
+        self.release = asyncio.Event()
+        self.started = asyncio.Event()
+        self.streams = 0
+
+    async def client(self) -> _HeldStream:
+        return self
+
+    def lost(self, exc: Exception) -> None:
+        raise AssertionError(f"no connection is lost here: {exc}")
+
+    @contextlib.asynccontextmanager
+    async def stream(self, prompt: str, params: object) -> AsyncIterator[AsyncIterator[SimpleNamespace]]:
+        self.streams += 1
+
+        async def deltas() -> AsyncIterator[SimpleNamespace]:
+            yield SimpleNamespace(text=self.first)
+            self.started.set()
+            await self.release.wait()
+            yield SimpleNamespace(text=self.rest)
+
+        yield deltas()
+
+
+async def test_a_keystroke_that_agrees_with_the_generation_in_flight_waits_for_it() -> None:
+    """The first request is superseded by the keystroke; the second is the rest of the same
+    generation, and the model was asked once."""
+    model = _HeldStream("x^2 + ", "8x + 15 \\\\")
+    suggester = Suggester(lambda: Settings(debounce_ms=0, verify="off"), cast(Connection, model))
+    text = DOC + AFTER
+    first = asyncio.ensure_future(suggester.next_step("doc", 1, Cursor(text, len(DOC), Language.LATEX), explicit=False))
+    await model.started.wait()
+    typed = DOC + "x^"
+    second = asyncio.ensure_future(suggester.next_step("doc", 2, Cursor(typed + AFTER, len(typed), Language.LATEX), explicit=False))
+    await asyncio.sleep(0.01)
+    assert not second.done()  # it waits for the generation rather than starting another
+    model.release.set()
+    assert await first is None
+    assert await second == "2 + 8x + 15"
+    assert model.streams == 1
+
+
+async def test_a_keystroke_that_disagrees_cancels_the_generation_and_asks_again() -> None:
+    model = _HeldStream("x^2 + ", "8x + 15 \\\\")
+    suggester = Suggester(lambda: Settings(debounce_ms=0, verify="off"), cast(Connection, model))
+    first = asyncio.ensure_future(suggester.next_step("doc", 1, Cursor(DOC + AFTER, len(DOC), Language.LATEX), explicit=False))
+    await model.started.wait()
+    typed = DOC + "y"
+    second = asyncio.ensure_future(suggester.next_step("doc", 2, Cursor(typed + AFTER, len(typed), Language.LATEX), explicit=False))
+    await asyncio.sleep(0.01)
+    assert first.done() and first.result() is None  # cancelled at once, not left to run
+    assert model.streams == 2
+    model.release.set()
+    assert await second is not None

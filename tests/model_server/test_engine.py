@@ -143,7 +143,9 @@ def test_a_cache_that_follows_use_resizes_under_running_rows_without_changing_th
     engine.start()
 
     async def scenario() -> tuple[list[list[list[int]]], tuple[int, int], tuple[int, int]]:
-        running = asyncio.ensure_future(collect(engine, OTHER, 120))
+        # long enough (ignoring EOS) to outlast the burst and the long prompt even when speculation
+        # accepts several tokens a step on a loaded machine
+        running = asyncio.ensure_future(collect(engine, OTHER, 1000))
         burst = await asyncio.gather(*(collect(engine, SHORT + "x" * i, 6) for i in range(5)))
         assert not running.done()
         cache = engine.runner.cache
@@ -158,8 +160,9 @@ def test_a_cache_that_follows_use_resizes_under_running_rows_without_changing_th
         results, before, after = asyncio.run(scenario())
     finally:
         engine.stop()
-    assert before == (12, 256) and after[0] == 8 and after[1] >= len(loaded.tokenizer(LONG)["input_ids"]) + 12
-    expected = [alone(loaded, SHORT + "x" * i, 6) for i in range(5)] + [alone(loaded, OTHER, 120), alone(loaded, LONG, 12)]
+    needed = len(loaded.tokenizer(LONG)["input_ids"]) + 12
+    assert before[0] == 12 and before[1] < needed <= after[1] and after[0] == 8, (before, after)
+    expected = [alone(loaded, SHORT + "x" * i, 6) for i in range(5)] + [alone(loaded, OTHER, 1000), alone(loaded, LONG, 12)]
     assert results == [[e] for e in expected]
 
 
