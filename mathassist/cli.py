@@ -149,7 +149,7 @@ def _solve(args: argparse.Namespace) -> int:
                 agree, total = result.agreement()
                 print(f"low agreement: only {agree} of {total} samples give this answer; treat it as unsure")
         if result.declined is not None:
-            print(f"declined: the model gives no answer to this kind of problem (its reason is above)   [{result.model}]")
+            print(f"declined: {result.decline_note()}   [{result.model}]")
         else:
             print(f"answer: {result.answer if result.answer is not None else '(none found)'}   [{result.model}]")
         if result.refuted():

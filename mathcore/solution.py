@@ -140,13 +140,20 @@ class SolveResult:
         agree, total = self.agreement()
         return total > 1 and agree < LOW_AGREEMENT * total
 
+    def decline_note(self) -> str:
+        """One line for a declined problem: what it means, and (for the demo model) what to run instead."""
+        if self.model.startswith("embedded"):
+            return ("the demo model cannot solve this kind of problem; DeepSeekMath can: "
+                    "run it on a GPU as README's \"DeepSeekMath on a GPU\" shows")
+        return "the model gives no answer to this kind of problem (its reason is above)"
+
     def _repr_markdown_(self) -> str:
         parts = [jupyter_markdown(mark_refuted(self.text, self.checks))]
         if self.interrupted:
             parts.append("*(interrupted)*")
         agree, total = self.agreement()
         if self.declined is not None:
-            parts.append("**Declined:** the model gives no answer to this kind of problem (its reason is above).")
+            parts.append(f"**Declined:** {self.decline_note()}.")
         if self.answer is not None:
             parts.append(f"**Answer:** ${self.answer}$" + (f" ({agree} of {total} samples agree)" if total > 1 else "")
                          + (f" ⚠ {REFUTED_NOTE.format(n=len(self.refuted()))}" if self.refuted() else ""))

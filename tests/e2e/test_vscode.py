@@ -60,6 +60,6 @@ def test_ghost_text_tab_proof_steps_and_a_wrong_step_squiggle_in_real_vscode(tmp
             os.kill(json.loads(info.read_text())["pid"], signal.SIGTERM)
     print(r.stdout[-4000:])
     assert r.returncode == 0, (r.stdout + r.stderr)[-6000:]
-    assert "vscode e2e: 3 passed, 0 failed" in r.stdout
+    assert "vscode e2e: 4 passed, 0 failed" in r.stdout
     assert (ROOT / "test-artifacts/vscode-ghost-text.png").exists()
     assert (ROOT / "test-artifacts/vscode-wrong-step.png").exists()

@@ -91,6 +91,13 @@ def test_config_sets_a_default_and_a_flag_overrides_it(kernel: Kernel) -> None:
     assert "0.3" in text_of(kernel.run("%solve_config"))
 
 
+def test_a_request_beyond_the_demo_model_is_declined_in_one_line(kernel: Kernel) -> None:
+    kernel.run("%%solve\nWrite a short story about a dragon.")
+    assert value(kernel, "_.answer") is None and "DeepSeekMath" in value(kernel, "_.declined")
+    md = value(kernel, "_._repr_markdown_()")
+    assert "**Declined:** the demo model cannot solve this kind of problem" in md and "**Answer:**" not in md
+
+
 def test_solve_status_shows_the_model_process(kernel: Kernel) -> None:
     status = text_of(kernel.run("%solve_status"))
     assert "embedded" in status and "running" in status and "queued" in status

@@ -80,3 +80,17 @@ async def test_the_quick_fix_on_a_wrong_step_offers_only_verified_rows(lsp: Lang
         verdicts = {r.line: r.verdict for r in check_document(fixed, "latex")}
         assert verdicts[3] == "verified", (edit.new_text, verdicts)
     assert fixes[0].is_preferred
+
+
+@pytest.mark.slow
+async def test_the_readme_derivation_gets_its_next_row_and_the_checker_verifies_it(lsp: LanguageClient) -> None:
+    """The example the first edition got wrong (it suggested 6, so the editor showed nothing)."""
+    uri = "file:///work/linear.tex"
+    before = "\\begin{align*}\n2x + 3 &= 7 \\\\\n2x &= "
+    open_doc(lsp, uri, before + "\n\\end{align*}\n", "latex")
+    result = await lsp.text_document_inline_completion_async(types.InlineCompletionParams(
+        context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked),
+        text_document=types.TextDocumentIdentifier(uri=uri), position=end_of(before)))
+    items = result.items if isinstance(result, types.InlineCompletionList) else (result or [])
+    assert [i.insert_text for i in items] == ["4"]
+    assert verdict_of(check_suggestion(before, "latex", len(before), "4")) == "verified"

@@ -176,6 +176,18 @@ async def test_proof_code_action_offers_distinct_steps(lsp: LanguageClient) -> N
     assert lsp.applied[0].edit.changes[uri][0].new_text == result[0]["text"]  # type: ignore[attr-defined]
 
 
+async def test_a_statement_beyond_the_model_gets_no_fabricated_proof_step(lsp: LanguageClient) -> None:
+    """The demo model declines a proof it cannot write: no step is offered, and the user is told why."""
+    uri = "file:///work/primes.tex"
+    before = "\\begin{theorem}\nThere is no largest prime number.\n\\end{theorem}\n\\begin{proof}\n"
+    open_doc(lsp, uri, before + "\n\\end{proof}\n", "latex")
+    shown = len(lsp.messages)
+    result = await lsp.workspace_execute_command_async(types.ExecuteCommandParams(
+        command="mathassist.suggestProofSteps", arguments=[uri, {"line": 4, "character": 0}]))
+    assert result == []
+    assert any("no next step" in m.message and "README" in m.message for m in lsp.messages[shown:])
+
+
 async def test_cancel_request_cancels_the_generation_in_the_model_process(lsp: LanguageClient, server: RunningServer) -> None:
     uri = "file:///work/cancel.tex"
     open_doc(lsp, uri, DOC_TEX, "latex")

@@ -31,6 +31,7 @@ mkdirSync(join(workspace, '.venv', 'bin'), { recursive: true });
 symlinkSync(MATHASSIST, join(workspace, '.venv', 'bin', 'mathassist'));
 writeFileSync(join(workspace, 'expand.tex'),
   'We expand the product.\n\\begin{align*}\n(x + 3)(x + 5) &= x^2 + 5x + 3x + 15 \\\\\n&=\n\\end{align*}\n');
+writeFileSync(join(workspace, 'linear.tex'), '\\begin{align*}\n2x + 3 &= 7 \\\\\n2x &=\n\\end{align*}\n');
 writeFileSync(join(workspace, 'wrong.tex'),
   'We expand the product.\n\\begin{align*}\n(x + 3)(x + 5) &= x^2 + 5x + 3x + 15 \\\\\n&= x^2 + 8x + 16\n\\end{align*}\n');
 writeFileSync(join(workspace, 'proof.tex'),
@@ -89,27 +90,33 @@ try {
     await page.keyboard.press('End');
   };
 
-  // 1. ghost text in an unfinished align* derivation, accepted with Tab
-  await open('expand.tex', 4);
   // Type the space after `&=`; until the model process has started (it is spawned on first use),
   // there is no suggestion yet, so take the space back and type it again, as a user would.
-  let ghost = '';
-  for (let attempt = 0; attempt < 15 && !ghost.trim(); attempt++) {
-    if (attempt > 0) await page.keyboard.press('Backspace');
-    await page.keyboard.type(' ');
-    try {
-      await page.waitForSelector('[class*="ghost-text"]', { timeout: 4_000 });
-      ghost = (await page.locator('[class*="ghost-text"]').allTextContents()).join('');
-    } catch { /* not yet */ }
-  }
-  await page.screenshot({ path: join(ARTIFACTS, 'vscode-ghost-text.png') });
-  console.log(`ghost text: ${JSON.stringify(ghost)}`);
-  if (!ghost.replace(/\s/g, '').includes('x^2+8x+15')) throw new Error(`unexpected ghost text ${JSON.stringify(ghost)}`);
-  await page.keyboard.press('Tab');
-  await page.waitForTimeout(500);
-  const lines = (await page.locator('.monaco-editor .view-lines .view-line').allTextContents()).map((l) => l.replace(/\u00a0/g, ' '));
-  console.log(`document after Tab: ${JSON.stringify(lines)}`);
-  if (!lines.some((l) => l.replace(/\s/g, '') === '&=x^2+8x+15')) throw new Error('Tab did not insert the suggestion');
+  // Then accept the ghost text with Tab and return the document's lines.
+  const acceptGhostText = async (name, line, expected, row, shot) => {
+    await open(name, line);
+    let ghost = '';
+    for (let attempt = 0; attempt < 15 && !ghost.trim(); attempt++) {
+      if (attempt > 0) await page.keyboard.press('Backspace');
+      await page.keyboard.type(' ');
+      try {
+        await page.waitForSelector('[class*="ghost-text"]', { timeout: 4_000 });
+        ghost = (await page.locator('[class*="ghost-text"]').allTextContents()).join('');
+      } catch { /* not yet */ }
+    }
+    if (shot) await page.screenshot({ path: join(ARTIFACTS, shot) });
+    console.log(`${name} ghost text: ${JSON.stringify(ghost)}`);
+    if (ghost.replace(/\s/g, '') !== expected) throw new Error(`unexpected ghost text ${JSON.stringify(ghost)} in ${name}`);
+    await page.keyboard.press('Tab');
+    await page.waitForTimeout(500);
+    const lines = (await page.locator('.monaco-editor .view-lines .view-line').allTextContents()).map((l) => l.replace(/\u00a0/g, ' '));
+    console.log(`${name} after Tab: ${JSON.stringify(lines)}`);
+    if (!lines.some((l) => l.replace(/\s/g, '') === row)) throw new Error(`Tab did not insert the suggestion in ${name}`);
+  };
+
+  // 1. ghost text in an unfinished align* derivation, accepted with Tab; the README's example too
+  await acceptGhostText('expand.tex', 4, 'x^2+8x+15', '&=x^2+8x+15', 'vscode-ghost-text.png');
+  await acceptGhostText('linear.tex', 3, '4', '2x&=4');
 
   // 2. "Suggest next proof step" in a proof offers candidates
   await open('proof.tex', 5);
@@ -128,7 +135,7 @@ try {
   await page.waitForSelector('.squiggly-warning', { timeout: 60_000 });
   await page.screenshot({ path: join(ARTIFACTS, 'vscode-wrong-step.png') });
   console.log('wrong step squiggle shown');
-  console.log('vscode e2e: 3 passed, 0 failed');
+  console.log('vscode e2e: 4 passed, 0 failed');
 } catch (err) {
   failed = true;
   console.error(err);
