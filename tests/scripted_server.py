@@ -44,18 +44,25 @@ def _app(replies: list[str], prompts: list[str]) -> Starlette:
 
 
 @contextmanager
-def scripted_server(replies: list[str]) -> Iterator[tuple[str, list[str]]]:
-    """Serve `replies` on 127.0.0.1; yields the URL (for MATHASSIST_URL) and the prompts received."""
-    prompts: list[str] = []
+def serving(app: Starlette) -> Iterator[str]:
+    """Serve `app` on a free port of 127.0.0.1 in a thread; yields its OpenAI base URL (…/v1)."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(_app(replies, prompts), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started:
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1", prompts
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
     finally:
         server.should_exit = True
         thread.join(5)
+
+
+@contextmanager
+def scripted_server(replies: list[str]) -> Iterator[tuple[str, list[str]]]:
+    """Serve `replies` on 127.0.0.1; yields the URL (for MATHASSIST_URL) and the prompts received."""
+    prompts: list[str] = []
+    with serving(_app(replies, prompts)) as url:
+        yield url, prompts

@@ -11,21 +11,19 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from tests.jupyter_ext.conftest import JupyterServer
-from tests.scripted_server import scripted_server
+from tests.scripted_server import scripted_server, serving
 
 ABOVE = "We expand the product.\n\n$$\n\\begin{aligned}\n(x + 3)(x + 5) &= x^2 + 5x + 3x + 15 \\\\"
 CURRENT = "&= "
@@ -61,18 +59,8 @@ def slow_server() -> Iterator[tuple[str, list[str]]]:
         return JSONResponse({"status": "ok"})
 
     app = Starlette(routes=[Route("/v1/models", models), Route("/health", health), Route("/v1/completions", completions, methods=["POST"])])
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1", ends
-    finally:
-        server.should_exit = True
-        thread.join(5)
+    with serving(app) as url:
+        yield url, ends
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 10) -> bool:
