@@ -52,7 +52,7 @@ async def test_inline_completion_never_shows_a_refuted_step(lsp: LanguageClient,
         raw = await suggestions(unchecked, "off")
     finally:
         await unchecked.shutdown_session()
-    assert len(refuted(raw)) >= 3, raw  # what the filter is for: the model's greedy steps are often wrong here
+    assert refuted(raw), raw  # what the filter is for: some of the model's greedy steps here are wrong (3 of 7 seen)
     shown = await suggestions(lsp, "on")
     assert refuted(shown) == [], shown
     assert any(shown), "right steps still get through"
@@ -84,7 +84,8 @@ async def test_the_quick_fix_on_a_wrong_step_offers_only_verified_rows(lsp: Lang
 
 @pytest.mark.slow
 async def test_the_readme_derivation_gets_its_next_row_and_the_checker_verifies_it(lsp: LanguageClient) -> None:
-    """The example the first edition got wrong (it suggested 6, so the editor showed nothing)."""
+    """The example the first edition got wrong (it suggested 6, so the editor showed nothing): now a
+    right row (`4`, or `7 - 3` on the way to it) that the checker verifies."""
     uri = "file:///work/linear.tex"
     before = "\\begin{align*}\n2x + 3 &= 7 \\\\\n2x &= "
     open_doc(lsp, uri, before + "\n\\end{align*}\n", "latex")
@@ -92,5 +93,6 @@ async def test_the_readme_derivation_gets_its_next_row_and_the_checker_verifies_
         context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked),
         text_document=types.TextDocumentIdentifier(uri=uri), position=end_of(before)))
     items = result.items if isinstance(result, types.InlineCompletionList) else (result or [])
-    assert [i.insert_text for i in items] == ["4"]
-    assert verdict_of(check_suggestion(before, "latex", len(before), "4")) == "verified"
+    [shown] = [i.insert_text for i in items]
+    assert isinstance(shown, str) and shown.replace(" ", "") in ("4", "7-3"), shown
+    assert verdict_of(check_suggestion(before, "latex", len(before), shown)) == "verified"
