@@ -33,13 +33,26 @@ def sampling_flags(add: Any) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     from model_server import __version__
-    from model_server.drafter import CPU_SPECULATIVE_TOKENS, MAX_SPECULATIVE_TOKENS
 
     p = argparse.ArgumentParser(prog="mathassist", description="DeepSeekMath in your editor, notebook and terminal.")
     p.add_argument("--version", action="version", version=f"mathassist {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
+    _serve_flags(sub.add_parser("serve", help="run the shared model process in the foreground"))
+    _solve_flags(sub.add_parser("solve", help="solve one problem step by step",
+                                description="Solve one problem step by step through the shared model process (started if none runs)."))
+    _check_flags(sub.add_parser("check", help="check every step of the derivations in files (LaTeX, Markdown, plain text)",
+                                description="Check every derivation step with sympy: exit 1 if a step is wrong, 0 otherwise, 2 on a usage error."))
+    _sandbox_flags(sub.add_parser("sandbox", help="run Python from standard input in the sandbox the tool loop uses",
+                                  description="Run the Python program on standard input in exactly the sandbox that --tools uses."))
+    sub.add_parser("status", help="show the shared model process")
+    sub.add_parser("stop", help="stop the shared model process")
+    sub.add_parser("lsp", help="the language server on stdio (what editors launch)")
+    return p
 
-    s = sub.add_parser("serve", help="run the shared model process in the foreground")
+
+def _serve_flags(s: argparse.ArgumentParser) -> None:
+    from model_server.drafter import CPU_SPECULATIVE_TOKENS, MAX_SPECULATIVE_TOKENS
+
     s.add_argument("--model", default=os.environ.get("MATHASSIST_MODEL", "auto"),
                    help="auto, embedded, a hub id (deepseek-ai/deepseek-math-7b-rl) or a local checkpoint folder")
     s.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
@@ -58,8 +71,8 @@ def _parser() -> argparse.ArgumentParser:
                         f"(0 to {MAX_SPECULATIVE_TOKENS}; 0 turns it off; default {CPU_SPECULATIVE_TOKENS} on a CPU, 0 on a GPU)")
     s.add_argument("--allow-host", action="append", default=[], help="extra Host header to accept (when not on loopback)")
 
-    v = sub.add_parser("solve", help="solve one problem step by step",
-                       description="Solve one problem step by step through the shared model process (started if none runs).")
+
+def _solve_flags(v: argparse.ArgumentParser) -> None:
     v.add_argument("problem", help="the problem, LaTeX welcome (quote it: 'Solve for $x$: $3x + 5 = 20$.')")
     sampling_flags(v.add_argument)
     v.add_argument("--json", action="store_true",
@@ -70,8 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--max-tool-rounds", type=int, default=2, metavar="N",
                    help=f"programs run per solution at most, 1 to {MAX_TOOL_ROUNDS} (default 2)")
 
-    c = sub.add_parser("check", help="check every step of the derivations in files (LaTeX, Markdown, plain text)",
-                       description="Check every derivation step with sympy: exit 1 if a step is wrong, 0 otherwise, 2 on a usage error.")
+
+def _check_flags(c: argparse.ArgumentParser) -> None:
     c.add_argument("files", nargs="+", metavar="FILE", help=".tex, .md or any text file")
     c.add_argument("--format", choices=["text", "json", "sarif", "github"], default="text",
                    help="text (compiler-style lines), json (one object per step), sarif (SARIF 2.1.0, for code scanning) "
@@ -82,17 +95,12 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--no-cache", dest="cache", action="store_false",
                    help="decide every step again instead of reading verdicts kept in the user's cache folder")
 
-    b = sub.add_parser("sandbox", help="run Python from standard input in the sandbox the tool loop uses",
-                       description="Run the Python program on standard input in exactly the sandbox that --tools uses.")
+
+def _sandbox_flags(b: argparse.ArgumentParser) -> None:
     b.add_argument("--json", action="store_true", help="print {stdout, error, timed_out, exit_code, seconds, ...} as JSON")
     b.add_argument("--info", action="store_true", help="print, as JSON, which protections are in force on this machine")
     b.add_argument("--time-limit", type=float, metavar="S", help="wall-clock seconds (default 10, or $MATHASSIST_SANDBOX_TIME)")
     b.add_argument("--memory-limit", type=int, metavar="MIB", help="address space in MiB (default 1024, or $MATHASSIST_SANDBOX_MEMORY)")
-
-    sub.add_parser("status", help="show the shared model process")
-    sub.add_parser("stop", help="stop the shared model process")
-    sub.add_parser("lsp", help="the language server on stdio (what editors launch)")
-    return p
 
 
 def _serve(args: argparse.Namespace) -> int:
