@@ -20,6 +20,7 @@ from training.families import FAMILIES, column_steps, place_values, reduce_steps
 from training.phrasing import DECLINE, DECLINE_PROOF, TEMPLATES, THEOREMS, out_of_scope, phrase
 
 
+@pytest.mark.slow  # sympy checks every step of 300 solutions a family (15 s in all)
 @pytest.mark.parametrize("name", list(FAMILIES))
 def test_every_family_generates_checked_solutions(name: str) -> None:
     rng = random.Random(7)
@@ -28,6 +29,7 @@ def test_every_family_generates_checked_solutions(name: str) -> None:
         assert w.family == name and w.answer and w.steps
 
 
+@pytest.mark.slow  # sympy over every equation of many documents (6 s)
 def test_every_equation_written_in_a_solution_holds() -> None:
     """Each `$p op q = r$` with plain integers in any solution is true arithmetic."""
     fact = re.compile(r"\$(-?\d+) ([-+]|\\times) (\d+)(?: \+ (\d+))? = (-?\d+)\$")
@@ -100,6 +102,7 @@ def test_fractions_are_reduced_one_prime_at_a_time(num: int, den: int, answer: s
             assert sp.Rational(int(p), int(q)) == sp.Rational(int(p2), int(q2))
 
 
+@pytest.mark.slow  # thousands of documents generated (5 s)
 def test_the_mixture_weights_shift_the_families() -> None:
     def share(weights: dict[str, float] | None) -> float:
         stream = documents(3, weights)
@@ -153,6 +156,7 @@ def _pattern(template: str) -> re.Pattern[str]:
     return re.compile(".+?".join(re.escape(p) for p in parts if p), re.I)
 
 
+@pytest.mark.slow  # a large sample of the corpus searched (11 s)
 def test_held_out_phrasings_never_reach_the_training_corpus() -> None:
     """The evaluation's phrasings are unseen: no training question matches a held-out template."""
     held_out = {kind: [_pattern(t) for t in pair[1]] for kind, pair in TEMPLATES.items()}
